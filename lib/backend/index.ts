@@ -1,0 +1,2 @@
+// Public API of lib/backend (filled in by its module owner).
+export {};

@@ -1,0 +1,2 @@
+// Public API of lib/data (filled in by its module owner).
+export {};

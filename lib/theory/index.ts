@@ -1,0 +1,2 @@
+// Public API of lib/theory (filled in by its module owner).
+export {};
