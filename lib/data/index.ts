@@ -1,2 +1,1 @@
-// Public API of lib/data (filled in by its module owner).
-export {};
+export * from './types';
