@@ -1,2 +1,9 @@
-// Public API of lib/backend (filled in by its module owner).
-export {};
+// Public API of lib/backend: backend selection and the kit's wasm training kernels.
+import { registerWasmTrainingKernels } from './kernels';
+
+// The training kernels are registered as soon as the library loads, so plain `tf.setBackend('wasm')` trains too.
+registerWasmTrainingKernels();
+
+export * from './select';
+export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, restoreWasmKernel } from './kernels';
+export { wasmDataBuffers, wasmHeapBytes } from './memory';

@@ -2,6 +2,7 @@
  * The data shapes every part of the kit agrees on. Images are NHWC float32, channels last.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../random';
 
 /** One decoded, transformed image and (when known) its class index. */
 export interface Sample {
@@ -16,7 +17,10 @@ export interface Sample {
 /** Anything indexable that yields samples: `ImageDataset` (files) and `ArrayDataset` (in memory). */
 export interface Dataset {
   readonly length: number;
-  get(index: number): Promise<Sample> | Sample;
+  /** The sample at index; `rng` (optional) drives its augmentation, so a loader gets the same draws every run. */
+  get(index: number, rng?: Rng): Promise<Sample> | Sample;
+  /** Class names when known (labels index into it). */
+  readonly classes?: string[];
 }
 
 /** A batch as the training loop consumes it. The consumer disposes the tensors. */

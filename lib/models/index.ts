@@ -1,2 +1,6 @@
-// Public API of lib/models (filled in by its module owner).
-export {};
+// Public API of lib/models: zoo, storage, source models, transfer strategies, published backbones.
+export * from './zoo';
+export * from './storage';
+export * from './source';
+export * from './transfer';
+export * from './published';

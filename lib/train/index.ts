@@ -1,2 +1,6 @@
-// Public API of lib/train (filled in by its module owner).
-export {};
+// Public API of lib/train: the training loop, metrics, and strategy comparisons.
+export * from './metrics';
+export * from './schedule';
+export { type TrainData, isImageArrays, takeRows, arrayBatches } from './batches';
+export * from './loop';
+export * from './experiments';

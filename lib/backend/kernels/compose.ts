@@ -1,0 +1,185 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * Composition helpers for the kit's wasm kernels: a kernel here is a short program of the wasm backend's own
+ * kernels (Conv2D, Transpose, …) called directly on TensorInfos, so no engine bookkeeping is involved and
+ * every intermediate is freed on the backend before the result is handed back.
+ */
+
+type TensorInfo = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+
+/** Pads of a convolution on each side; negative values crop the input. */
+export interface Pads {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * Runs wasm kernels and owns every TensorInfo they return; `finish(result)` frees all but `result`.
+ * Reshape on wasm returns the same dataId with its ref count raised, so freeing both the source and the
+ * reshaped view is balanced.
+ */
+export class WasmProgram {
+  private readonly owned: TensorInfo[] = [];
+
+  constructor(readonly backend: BackendWasm) {}
+
+  /** One call of the wasm backend's kernel `name`. */
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+    const kernel = tf.getKernel(name, 'wasm');
+    if (kernel == null) throw new Error(`lib/backend/kernels: the wasm backend has no kernel ${name}`);
+    const out = kernel.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend: this.backend }) as TensorInfo;
+    this.owned.push(out);
+    return out;
+  }
+
+  /** One call of a wasm kernel with several outputs (all owned). */
+  runMulti(name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo[] {
+    const kernel = tf.getKernel(name, 'wasm');
+    if (kernel == null) throw new Error(`lib/backend/kernels: the wasm backend has no kernel ${name}`);
+    const out = kernel.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend: this.backend }) as TensorInfo[];
+    this.owned.push(...out);
+    return out;
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  sum(x: TensorInfo, axis: number[]): TensorInfo {
+    return this.run('Sum', { x }, { axis, keepDims: false });
+  }
+
+  /** Crops an NHWC tensor by the negative parts of `pads` and returns the non-negative rest. */
+  crop(x: TensorInfo, pads: Pads): { x: TensorInfo; pads: Pads } {
+    const ct = Math.max(0, -pads.top);
+    const cb = Math.max(0, -pads.bottom);
+    const cl = Math.max(0, -pads.left);
+    const cr = Math.max(0, -pads.right);
+    const rest = {
+      top: Math.max(0, pads.top),
+      bottom: Math.max(0, pads.bottom),
+      left: Math.max(0, pads.left),
+      right: Math.max(0, pads.right),
+    };
+    if (ct + cb + cl + cr === 0) return { x, pads: rest };
+    const [n, h, w, c] = x.shape;
+    const size = [n, h - ct - cb, w - cl - cr, c];
+    if (size[1] <= 0 || size[2] <= 0) {
+      throw new Error(`lib/backend/kernels: cropping [${x.shape}] by ${JSON.stringify(pads)} leaves nothing`);
+    }
+    return { x: this.run('Slice', { x }, { begin: [0, ct, cl, 0], size }), pads: rest };
+  }
+
+  /**
+   * A forward convolution (`Conv2D` or `DepthwiseConv2dNative`) with explicit pads that may be negative.
+   * XNNPACK accepts strides and dilations > 1 together, which the filter gradient of a strided conv needs.
+   */
+  conv(
+    kind: 'Conv2D' | 'DepthwiseConv2dNative',
+    x: TensorInfo,
+    filter: TensorInfo,
+    strides: [number, number],
+    dilations: [number, number],
+    pads: Pads,
+  ): TensorInfo {
+    const cropped = this.crop(x, pads);
+    const p = cropped.pads;
+    const pad =
+      p.top + p.bottom + p.left + p.right === 0
+        ? 'valid'
+        : [
+            [0, 0],
+            [p.top, p.bottom],
+            [p.left, p.right],
+            [0, 0],
+          ];
+    const attrs: Attrs = { strides, dilations, pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+    return this.run(kind, { x: cropped.x, filter }, attrs);
+  }
+
+  /**
+   * Inserts `stride - 1` zeros between the rows and columns of an NHWC tensor (the "dilated dy" of a
+   * strided convolution's input gradient). The result has `(h - 1) * sh + 1` rows plus `sh - 1` trailing
+   * zero rows (same for columns): callers account for them as negative bottom/right pads.
+   */
+  dilate(x: TensorInfo, strides: [number, number]): TensorInfo {
+    const [sh, sw] = strides;
+    if (sh === 1 && sw === 1) return x;
+    const [n, h, w, c] = x.shape;
+    const x6 = this.reshape(x, [n * h, 1, w, 1, c]);
+    const padded = this.run(
+      'PadV2',
+      { x: x6 },
+      {
+        paddings: [
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
+    return this.reshape(padded, [n, h * sh, w * sw, c]);
+  }
+
+  /** Frees every intermediate except `result` and returns it. */
+  finish(result: TensorInfo): TensorInfo {
+    for (const info of this.owned) {
+      if (info !== result) this.backend.disposeData(info.dataId);
+    }
+    this.owned.length = 0;
+    return result;
+  }
+
+  /** Frees every intermediate (on error). */
+  abort(): void {
+    for (const info of this.owned) this.backend.disposeData(info.dataId);
+    this.owned.length = 0;
+  }
+}
+
+/** The wasm backend's own kernels that the kit replaced (fallbacks for cases the kit's version skips). */
+export const REPLACED_WASM_KERNELS = new Map<string, tf.KernelConfig>();
+
+/** The wasm backend's original kernel `name`, whether or not the kit replaced it. */
+export function originalWasmKernel(name: string): tf.KernelConfig {
+  const kernel = REPLACED_WASM_KERNELS.get(name) ?? tf.getKernel(name, 'wasm');
+  if (kernel == null) throw new Error(`lib/backend/kernels: the wasm backend has no kernel ${name}`);
+  return kernel;
+}
+
+/** Runs `body` with a fresh WasmProgram, freeing intermediates whether it succeeds or throws. */
+export function runProgram(backend: unknown, body: (p: WasmProgram) => TensorInfo): TensorInfo {
+  const program = new WasmProgram(backend as unknown as BackendWasm);
+  try {
+    return program.finish(body(program));
+  } catch (err) {
+    program.abort();
+    throw err;
+  }
+}
+
+/** Normalises a stride/dilation attribute (number or pair) to a pair. */
+export function pair(v: number | [number, number] | number[] | undefined, fallback = 1): [number, number] {
+  if (v == null) return [fallback, fallback];
+  if (typeof v === 'number') return [v, v];
+  return [v[0], v[1]];
+}
+
+/** Throws unless the data format is channels-last (the only one the wasm backend supports). */
+export function assertNHWC(kernel: string, dataFormat: unknown): void {
+  if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(`${kernel} (wasm, lib/backend/kernels): dataFormat ${String(dataFormat)} unsupported, expected NHWC`);
+  }
+}

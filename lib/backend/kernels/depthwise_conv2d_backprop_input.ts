@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs';
+import { pair, runProgram } from './compose';
+
+/**
+ * DepthwiseConv2dNativeBackpropInput for wasm (missing from the backend).
+ *
+ * dx[n, h, w, c] = Σ_{i,j,m} dy[n, y, x, c·M + m] · W[i, j, c, m] with h = y·s + i·d − pt is a depthwise
+ * convolution of dy (dilated with s − 1 zeros when s > 1) over C·M channels by the spatially flipped filter
+ * [fh, fw, C·M, 1], dilation d, stride 1; with M > 1 the output is summed over m.
+ */
+export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
+  kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { strides, dilations, pad, dimRoundingMode, inputShape } =
+      attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      true,
+    );
+    const [sh, sw] = pair(strides);
+    const [dh, dw] = pair(dilations);
+    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
+    const [n, , , c] = inputShape;
+    const m = filter.shape[3];
+    if (dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== c * m) {
+      throw new Error(
+        `DepthwiseConv2dNativeBackpropInput (wasm): dy [${dy.shape}] does not match [${n}, ${oh}, ${ow}, ${c * m}] for input [${inputShape}]`,
+      );
+    }
+    return runProgram(backend, (p) => {
+      const flipped = p.reshape(p.run('Reverse', { x: filter }, { dims: [0, 1] }), [fh, fw, c * m, 1]);
+      const dyd = p.dilate(dy, [sh, sw]);
+      const top = (fh - 1) * dh - info.padInfo.top;
+      const left = (fw - 1) * dw - info.padInfo.left;
+      const out = p.conv('DepthwiseConv2dNative', dyd, flipped, [1, 1], [dh, dw], {
+        top,
+        left,
+        bottom: h + (fh - 1) * dh - top - oh * sh,
+        right: w + (fw - 1) * dw - left - ow * sw,
+      }); // [n, H, W, c·m]
+      if (m === 1) return out;
+      return p.sum(p.reshape(out, [n, h, w, c, m]), [4]);
+    });
+  },
+};

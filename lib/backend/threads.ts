@@ -1,0 +1,79 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * Multi-threaded wasm under Node — experimental, opt-in (`initBackend({threads: 2})` or KIT_WASM_THREADS=2).
+ *
+ * tfjs-backend-wasm ships a threaded SIMD build but refuses it under Node, for three reasons worked around
+ * here, only while the backend initialises:
+ * 1. the WASM_HAS_MULTITHREAD_SUPPORT flag is hard-wired to false when IS_NODE — we set it to true;
+ * 2. its pthread workers are started from Blob URLs, which Node's Worker cannot load — Blob and
+ *    URL.createObjectURL are wrapped so the worker and main scripts are written to a temporary folder
+ *    (the main script needs the bundle's `require$$N`/`commonjsGlobal` names defined before it);
+ * 3. it caps threads at os.cpus().length / 2 (it assumes 2 hyper-threads per core), i.e. 1 on 2 cores —
+ *    os.cpus() reports each core twice during initialisation.
+ */
+export function prepareWasmThreads(threads: number): void {
+  if (!(threads >= 2)) return;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  setThreadsCount(threads);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-wasm-threads-'));
+  const RealBlob = globalThis.Blob;
+  const realCreate = URL.createObjectURL;
+  let mainPath: string | null = null;
+  let count = 0;
+  class TextBlob extends RealBlob {
+    readonly kitText: string;
+    constructor(parts: BlobPart[], options?: BlobPropertyBag) {
+      super(parts, options);
+      this.kitText = parts.map(String).join('');
+      if (this.kitText.startsWith('var WasmBackendModuleThreadedSimd')) {
+        mainPath = path.join(dir, 'main.js');
+        const prelude =
+          "var require$$0=require('fs'),require$$1=require('path'),require$$3=require('perf_hooks')," +
+          "require$$4=require('os'),commonjsGlobal=globalThis;\n";
+        fs.writeFileSync(mainPath, prelude + this.kitText);
+      }
+    }
+  }
+  globalThis.Blob = TextBlob as typeof Blob;
+  URL.createObjectURL = (blob: Blob) => {
+    if (!(blob instanceof TextBlob)) return realCreate(blob);
+    const file = path.join(dir, `worker${count++}.js`);
+    const prelude = mainPath ? `URL.createObjectURL=()=>${JSON.stringify(mainPath)};URL.revokeObjectURL=()=>{};\n` : '';
+    fs.writeFileSync(file, prelude + blob.kitText);
+    return file;
+  };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const osModule = require('os') as typeof os;
+  const realCpus = osModule.cpus;
+  osModule.cpus = () => {
+    const cpus = realCpus();
+    return [...cpus, ...cpus];
+  };
+  restore = () => {
+    globalThis.Blob = RealBlob;
+    URL.createObjectURL = realCreate;
+    osModule.cpus = realCpus;
+    restore = null;
+  };
+}
+
+let restore: (() => void) | null = null;
+
+/** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
+export function finishWasmThreads(): void {
+  restore?.();
+}
+
+/** Threads requested through KIT_WASM_THREADS (undefined when unset). */
+export function threadsFromEnv(): number | undefined {
+  const raw = process.env.KIT_WASM_THREADS;
+  if (raw == null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`KIT_WASM_THREADS must be a positive integer, got "${raw}"`);
+  return n;
+}

@@ -1,0 +1,174 @@
+/**
+ * The linear-representation model of the risk bound (Tripuraneni–Jordan–Jin 2020; Du et al. 2021):
+ * x ~ N(0, I_d), a shared representation x ↦ B*ᵀx with B* ∈ ℝ^{d×r} orthonormal, source task j has the
+ * head a_j (a row of A ∈ ℝ^{t×r}) and labels y = xᵀB*a_j + σε; the target has β₀ = B*w₀ with ‖w₀‖ = 1.
+ * Task diversity ν = λ_min(AᵀA/t): how well the t source heads cover every direction of the representation.
+ */
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { quickOr } from '../config';
+import { Rng } from '../random';
+import { orthonormalColumns, randomNormalMatrix, randomOrthonormal, symmetricEigenvalues, topEigenvectors } from './linalg';
+
+/** Which target the simulation asks for: a random unit w₀, or the direction the source heads cover least. */
+export type TargetKind = 'random' | 'worst';
+
+/** Ways to get the target predictor: learned representations, the raw features, or the true B*. */
+export type RiskMethod = 'als' | 'moments' | 'pairwise' | 'scratch' | 'oracle';
+
+/** Every knob of the simulation; override by spreading `{ ...DEFAULT_RISK_CONFIG, t: 40 }`. */
+export interface RiskConfig {
+  /** Input dimension d (the raw features; C(𝒞) grows with d·r). */
+  d: number;
+  /** Representation dimension r (the head has r parameters: C(𝒱) ∝ r). */
+  r: number;
+  /** Number of source tasks t. */
+  t: number;
+  /** Labelled samples per source task n. */
+  n: number;
+  /** Labelled target samples m; `Infinity` fits the head on the population (isolates the source term). */
+  m: number;
+  /** Label noise standard deviation σ. */
+  sigma: number;
+  /** Condition number κ of the source heads A (1 = most diverse, ν = 1/r; large κ = poorly covered direction). */
+  kappa: number;
+  /** The target head w₀: random on the unit sphere, or aligned with the least-covered direction. */
+  target: TargetKind;
+  /** Maximum alternating-least-squares iterations (stops earlier once the objective settles). */
+  alsIters: number;
+  /** Methods a sweep measures. */
+  methods: RiskMethod[];
+  /** Repetitions per swept value (fresh B*, A, w₀ and data each time). */
+  reps: number;
+  /** Seed of the whole experiment. */
+  seed: number;
+}
+
+/** Defaults: the reference design of the theory notes (d = 30, r = 3, σ = 0.5); quick mode only cuts reps. */
+export const DEFAULT_RISK_CONFIG: RiskConfig = {
+  d: 30, // raw dimension: OLS from scratch needs m > d + 1 = 31 target samples
+  r: 3, // shared representation: a transferred head needs only m > r + 1 = 4
+  t: 20, // source tasks
+  n: 25, // samples per source task: n·t = 500 ≫ d/ν = 90, the asymptotic regime
+  m: 20, // target samples: below d, where scratch is impossible
+  sigma: 0.5, // noise: signal ‖β‖² = 1 on average, so SNR = 4
+  kappa: 1, // perfectly diverse sources: ν = 1/r
+  target: 'random',
+  alsIters: 25, // ALS from the pairwise-moment start settles in a handful
+  methods: ['als', 'moments', 'scratch', 'oracle'],
+  reps: quickOr(20, 6),
+  seed: 0,
+};
+
+/** The hidden truth of one experiment: representation, source heads, target head and their diversity. */
+export interface RiskProblem {
+  /** d×r orthonormal true representation B*. */
+  bStar: Matrix;
+  /** t×r source heads, ‖A‖²_F / t = 1. */
+  heads: Matrix;
+  /** r×1 target head w₀ (unit norm). */
+  w0: Matrix;
+  /** d×1 target parameter β₀ = B*w₀. */
+  beta0: Matrix;
+  /** Task diversity ν = λ_min(AᵀA/t). */
+  nu: number;
+  /** w₀ᵀ(AᵀA/t)⁻¹w₀: how badly the sources cover this target (= 1/ν for the worst case, r on average at κ = 1). */
+  coverage: number;
+}
+
+/**
+ * Source heads A = U·diag(s)·Vᵀ (t×r) with singular values geometric from 1 to 1/κ, scaled so that
+ * ‖A‖²_F / t = 1 (each task has unit signal on average). Needs t ≥ r: fewer tasks cannot span r directions.
+ */
+export function sourceHeads(t: number, r: number, kappa: number, rng: Rng): Matrix {
+  if (t < r) throw new Error(`sourceHeads: t = ${t} tasks cannot span r = ${r} directions (need t ≥ r)`);
+  if (!(kappa >= 1)) throw new Error(`sourceHeads: condition number κ must be ≥ 1, got ${kappa}`);
+  const u = orthonormalColumns(randomNormalMatrix(t, r, rng));
+  const v = orthonormalColumns(randomNormalMatrix(r, r, rng));
+  const raw = Array.from({ length: r }, (_, i) => (r === 1 ? 1 : Math.pow(kappa, -i / (r - 1))));
+  const scale = Math.sqrt(t / raw.reduce((acc, s) => acc + s * s, 0));
+  return u.mmul(Matrix.diag(raw.map((s) => s * scale))).mmul(v.transpose());
+}
+
+/** Task diversity ν = λ_min(AᵀA/t) of a t×r head matrix (= 1/r for perfectly spread unit-signal heads). */
+export function taskDiversity(heads: Matrix): number {
+  return symmetricEigenvalues(headCovariance(heads))[0];
+}
+
+/** AᵀA/t, the r×r second moment of the source heads. */
+export function headCovariance(heads: Matrix): Matrix {
+  return heads.transpose().mmul(heads).div(heads.rows);
+}
+
+/** Draw one experiment's truth from `cfg` (B*, A, w₀) with its diversity and the target's coverage. */
+export function makeProblem(cfg: RiskConfig, rng: Rng): RiskProblem {
+  const { d, r, t, kappa } = cfg;
+  if (r > d) throw new Error(`makeProblem: representation dimension r = ${r} exceeds input dimension d = ${d}`);
+  const bStar = randomOrthonormal(d, r, rng);
+  const heads = sourceHeads(t, r, kappa, rng);
+  const cov = headCovariance(heads);
+  let w0: Matrix;
+  if (cfg.target === 'worst') {
+    // the eigenvector of AᵀA/t with the smallest eigenvalue: the direction the sources saw least
+    w0 = topEigenvectors(cov.clone().mul(-1), 1);
+  } else {
+    w0 = randomNormalMatrix(r, 1, rng);
+    w0 = w0.div(w0.norm());
+  }
+  const coverage = w0.transpose().mmul(solveSymmetric(cov, w0)).get(0, 0);
+  return { bStar, heads, w0, beta0: bStar.mmul(w0), nu: taskDiversity(heads), coverage };
+}
+
+function solveSymmetric(a: Matrix, b: Matrix): Matrix {
+  // a is r×r and positive definite (AᵀA/t with t ≥ r); ml-matrix's Cholesky solves it
+  const chol = new CholeskyDecomposition(a);
+  if (!chol.isPositiveDefinite()) throw new Error(`makeProblem: AᵀA/t (${a.rows}×${a.columns}) is not positive definite`);
+  return chol.solve(b);
+}
+
+/**
+ * What the representation learners need from the source data, reduced to sufficient statistics:
+ * per-task Gram matrices G_j = X_jᵀX_j (upper triangles as rows of `grams`, t×d(d+1)/2, in the order of
+ * `upperPairs(d)`), cross moments s_j = X_jᵀy_j (rows of `xy`, t×d), Σ_j X_jᵀdiag(y_j²)X_j (d×d), Σ_j y_jᵀy_j.
+ */
+export interface SourceStats {
+  t: number;
+  n: number;
+  d: number;
+  grams: Matrix;
+  xy: Matrix;
+  y2xx: Matrix;
+  yy: number;
+}
+
+/** Draw n samples for each of the t source tasks (x ~ N(0, I), y = xᵀB*a_j + σε) and reduce them. */
+export function sampleSourceStats(problem: RiskProblem, n: number, sigma: number, rng: Rng): SourceStats {
+  const d = problem.bStar.rows;
+  const t = problem.heads.rows;
+  if (n < 2) throw new Error(`sampleSourceStats: need n ≥ 2 samples per task, got ${n}`);
+  const betas = problem.bStar.mmul(problem.heads.transpose()); // d×t: column j is β_j = B*a_j
+  const pairs = upperPairs(d);
+  const grams = new Matrix(t, pairs.length);
+  const xy = new Matrix(t, d);
+  const y2xx = Matrix.zeros(d, d);
+  let yy = 0;
+  for (let j = 0; j < t; j++) {
+    const x = randomNormalMatrix(n, d, rng);
+    const y = x.mmul(betas.getColumnVector(j));
+    for (let i = 0; i < n; i++) y.set(i, 0, y.get(i, 0) + sigma * rng.normal());
+    const yv = y.to1DArray();
+    const g = x.gram();
+    grams.setRow(j, pairs.map(([i, i2]) => g.get(i, i2)));
+    xy.setRow(j, x.transpose().mmul(y).to1DArray());
+    // Xᵀdiag(y²)X is the Gram matrix of the rows scaled by |y|
+    y2xx.add(x.clone().mulColumnVector(yv.map(Math.abs)).gram());
+    yy += yv.reduce((a, v) => a + v * v, 0);
+  }
+  return { t, n, d, grams, xy, y2xx, yy };
+}
+
+/** The index pairs (i, i') with i ≤ i' < size, row by row: the layout of a symmetric matrix's upper triangle. */
+export function upperPairs(size: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < size; i++) for (let i2 = i; i2 < size; i2++) out.push([i, i2]);
+  return out;
+}

@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: training and inference throughput of the reference CNN (conv16-pool-conv32-pool-conv64-
+ * GAP-dense, SGD, batch 32) at 32/64/128 px on every backend that loads here, the kit's source model, the
+ * data pipeline (scripts/bench/data.ts) and PyTorch CPU side by side (Debian's /usr/bin/python3 + torch).
+ *
+ *   npm run bench                      everything (cpu only at 32 px: it is ~50× slower)
+ *   npm run bench -- --quick           32 px, wasm (+ cpu for one step), no data rows
+ *   npm run bench -- --json            one JSON object per row
+ *   npm run bench -- --sizes=32,64 --backends=wasm,cpu --no-torch --no-source --no-data
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { availableBackends, useBackend, type BackendName } from '../lib/backend';
+import { repoRoot } from '../lib/config';
+import { benchModel, buildReferenceCnn, type BenchBudget } from './bench/reference';
+import { benchTorch } from './bench/torch';
+import type { BenchRow } from './bench/types';
+
+interface Options {
+  json: boolean;
+  quick: boolean;
+  sizes: number[];
+  backends: BackendName[] | null;
+  torch: boolean;
+  source: boolean;
+  data: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick') || process.env.KIT_QUICK === '1';
+  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const sizes = (value('sizes') ?? (quick ? '32' : '32,64,128')).split(',').map(Number);
+  if (sizes.some((s) => !(s >= 8))) throw new Error(`bench: --sizes must list image sizes ≥ 8, got ${value('sizes')}`);
+  const backends = value('backends')?.split(',') as BackendName[] | undefined;
+  return {
+    json: argv.includes('--json'),
+    quick,
+    sizes,
+    backends: backends ?? null,
+    torch: !argv.includes('--no-torch'),
+    source: !argv.includes('--no-source'),
+    data: !argv.includes('--no-data') && !quick,
+  };
+}
+
+/** Budget per backend and size: the plain-JS cpu backend gets one or two steps only. */
+function budgetFor(backend: BackendName, size: number, quick: boolean): BenchBudget {
+  if (backend === 'cpu') return { images: 32, warmup: quick ? 0 : 1, repeats: 1 };
+  const images = size >= 128 ? 64 : size >= 64 ? 128 : 256;
+  return { images: quick ? Math.min(images, 128) : images, warmup: 1, repeats: quick ? 2 : 3 };
+}
+
+async function sourceModelRows(backend: BackendName, quick: boolean, log: (s: string) => void): Promise<BenchRow[]> {
+  let models: { loadSourceModel?: (name?: string) => Promise<{ name: string; model: tf.LayersModel }> };
+  try {
+    models = await import('../lib/models');
+  } catch (err) {
+    log(`skipped: source model rows (lib/models failed to load: ${(err as Error).message.split('\n')[0]})`);
+    return [];
+  }
+  if (typeof models.loadSourceModel !== 'function') {
+    log('skipped: source model rows (lib/models has no loadSourceModel yet)');
+    return [];
+  }
+  try {
+    const { name, model } = await models.loadSourceModel();
+    const size = (model.inputs[0].shape as number[])[1];
+    const row = await benchModel(model, { backend, name, batchSize: 32, budget: budgetFor(backend, size, quick) });
+    model.dispose();
+    return [row];
+  } catch (err) {
+    log(`skipped: source model rows (${(err as Error).message.split('\n')[0]})`);
+    return [];
+  }
+}
+
+async function dataRows(log: (s: string) => void): Promise<BenchRow[]> {
+  const file = path.join(__dirname, 'bench', 'data.ts');
+  if (!fs.existsSync(file)) {
+    log('skipped: data-pipeline rows (scripts/bench/data.ts not present yet)');
+    return [];
+  }
+  try {
+    const mod = (await import(file)) as { benchData?: () => Promise<BenchRow[]> };
+    if (typeof mod.benchData !== 'function') {
+      log('skipped: data-pipeline rows (scripts/bench/data.ts exports no benchData)');
+      return [];
+    }
+    return await mod.benchData();
+  } catch (err) {
+    log(`skipped: data-pipeline rows (${(err as Error).message.split('\n')[0]})`);
+    return [];
+  }
+}
+
+function fmt(x: number | null | undefined): string {
+  return x == null ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+/** The table printed by `npm run bench`. */
+export function formatTable(rows: BenchRow[]): string {
+  const head = ['backend', 'model', 'px', 'batch', 'train img/s', 'infer img/s', 'note'];
+  const body = rows.map((r) => [r.backend, r.model, String(r.imageSize), String(r.batchSize), fmt(r.trainImagesPerSec), fmt(r.inferImagesPerSec), r.note ?? '']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** Ratios wasm/cpu and wasm/pytorch of the reference net, per image size. */
+export function ratioLines(rows: BenchRow[]): string[] {
+  const out: string[] = [];
+  const ref = rows.filter((r) => r.model === 'reference-cnn');
+  for (const size of [...new Set(ref.map((r) => r.imageSize))].sort((a, b) => a - b)) {
+    const get = (b: string) => ref.find((r) => r.backend === b && r.imageSize === size);
+    const wasm = get('wasm');
+    if (wasm == null) continue;
+    for (const other of ['cpu', 'pytorch-cpu', 'tensorflow']) {
+      const o = get(other);
+      if (o == null || !o.trainImagesPerSec || !o.inferImagesPerSec) continue;
+      const t = (wasm.trainImagesPerSec ?? 0) / o.trainImagesPerSec;
+      const i = (wasm.inferImagesPerSec ?? 0) / o.inferImagesPerSec;
+      out.push(`${size} px: wasm/${other} = ${t.toFixed(2)}× training, ${i.toFixed(2)}× inference`);
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const log = (s: string) => (opts.json ? console.error(s) : console.log(s));
+  const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
+  log(`bench on ${os.cpus().length} × ${cpuModel}, Node ${process.version}, tfjs ${tf.version_core}${opts.quick ? ' (quick)' : ''}`);
+  const available = await availableBackends();
+  const backends = (opts.backends ?? available).filter((b) => {
+    if (available.includes(b)) return true;
+    log(`skipped: backend ${b} (cannot load here)`);
+    return false;
+  });
+  const rows: BenchRow[] = [];
+  const emit = (row: BenchRow) => {
+    rows.push(row);
+    if (opts.json) console.log(JSON.stringify(row));
+  };
+  for (const backend of backends) {
+    await useBackend(backend);
+    for (const size of opts.sizes) {
+      if (backend === 'cpu' && size > 32) {
+        log(`skipped: cpu at ${size} px (≈ 50× slower than wasm; run with --backends=cpu --sizes=${size} to force)`);
+        if (opts.backends == null) continue;
+      }
+      const budget = budgetFor(backend, size, opts.quick);
+      const model = buildReferenceCnn(size);
+      const note = backend === 'cpu' ? `${budget.images} images, ${budget.repeats} timed epoch` : undefined;
+      emit(await benchModel(model, { backend, name: 'reference-cnn', batchSize: 32, budget, note }));
+      model.dispose();
+    }
+    if (opts.source && backend !== 'cpu') for (const row of await sourceModelRows(backend, opts.quick, log)) emit(row);
+  }
+  if (opts.data) for (const row of await dataRows(log)) emit(row);
+  if (opts.torch) {
+    const torch = benchTorch(repoRoot(), opts.sizes);
+    if (torch.skipped) log(`skipped: PyTorch reference (${torch.skipped})`);
+    for (const row of torch.rows) emit(row);
+  }
+  if (!opts.json) {
+    console.log('\n' + formatTable(rows));
+    const ratios = ratioLines(rows);
+    if (ratios.length) console.log('\n' + ratios.join('\n'));
+  } else {
+    for (const l of ratioLines(rows)) console.error(l);
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,17 @@
+/** One line of `npm run bench` (also one JSON object per line with `--json`). */
+export interface BenchRow {
+  /** tfjs backend (tensorflow, wasm, cpu), `pytorch-cpu`, or a pipeline label for data rows. */
+  backend: string;
+  /** What ran: `reference-cnn`, a source model's name, or a data-pipeline step. */
+  model: string;
+  /** Side of the square input in pixels. */
+  imageSize: number;
+  /** Images per step. */
+  batchSize: number;
+  /** Training throughput (SGD steps), images per second; null when not measured. */
+  trainImagesPerSec: number | null;
+  /** Inference throughput, images per second; null when not measured. */
+  inferImagesPerSec: number | null;
+  /** Anything worth knowing about the row (e.g. how few images a slow backend ran). */
+  note?: string;
+}

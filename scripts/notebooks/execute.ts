@@ -1,0 +1,235 @@
+/**
+ * Execute one notebook in a fresh tslab kernel: cells in order, tags honoured, parameters injected,
+ * per-cell and per-notebook timeouts, partial outputs kept when a kernel dies or hangs.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Notebook, NotebookCell, cellSource, toSourceLines } from '../lib/nbformat';
+import { KernelClient, KernelDiedError } from './kernel';
+import { Output, OutputCollector, errorText, finishOutputs } from './outputs';
+import { JupyterMessage } from './protocol';
+
+export type NotebookStatus = 'ok' | 'failed' | 'timeout' | 'kernel-died';
+
+export interface RunOptions {
+  /** seconds a single cell may run before it is interrupted */
+  cellTimeout: number;
+  /** seconds the whole notebook may run */
+  notebookTimeout: number;
+  /** extra kernel environment (e.g. KIT_QUICK=1) */
+  env?: Record<string, string>;
+  /** values injected after the cell tagged `parameters` */
+  params?: Record<string, unknown>;
+  /** seconds between SIGINT and SIGKILL for a cell that overran */
+  graceSeconds?: number;
+  /** called once the notebook is read, with the number of code cells to run */
+  onStart?: (codeCells: number) => void;
+  /** called after each cell (progress display) */
+  onCell?: (p: CellProgress) => void;
+}
+
+export interface CellProgress {
+  index: number;
+  codeCells: number;
+  done: number;
+  seconds: number;
+}
+
+export interface Failure {
+  /** index of the cell in the executed notebook */
+  cellIndex: number;
+  cellId: string;
+  /** first lines of the cell's source */
+  source: string;
+  /** the error text: tslab's diagnostics (stderr) or the error output */
+  error: string;
+}
+
+export interface NotebookResult {
+  name: string;
+  path: string;
+  output: string;
+  status: NotebookStatus;
+  cellsRun: number;
+  codeCells: number;
+  seconds: number;
+  failure?: Failure;
+  warnings: string[];
+}
+
+/** Read and minimally check a notebook file. */
+export function readNotebook(file: string): Notebook {
+  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
+  if (nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new Error(`${file}: not an nbformat 4 notebook (expected nbformat: 4 and a cells array)`);
+  return nb;
+}
+
+function hasTag(cell: NotebookCell, tag: string): boolean {
+  return Array.isArray(cell.metadata?.tags) && cell.metadata.tags.includes(tag);
+}
+
+/**
+ * Insert a cell tagged `injected-parameters` after the cell tagged `parameters`, assigning each value as
+ * JSON (`name = value;`). Only names the parameters cell declares with `let`/`var` are injected; others
+ * produce a warning. Returns the warnings.
+ */
+export function injectParameters(nb: Notebook, params: Record<string, unknown>): string[] {
+  const names = Object.keys(params);
+  if (names.length === 0) return [];
+  const at = nb.cells.findIndex((c) => hasTag(c, 'parameters'));
+  if (at < 0) return [`no cell tagged 'parameters': ignored --param ${names.join(', ')}`];
+  const src = cellSource(nb.cells[at]);
+  const warnings: string[] = [];
+  // A block, not expression statements, so the kernel does not echo the last value.
+  const lines: string[] = ['// Injected by the runner (--param)', '{'];
+  for (const name of names) {
+    const decl = new RegExp(`\\b(let|var|const)\\s+${name.replace(/[$]/g, '\\$')}\\b`).exec(src);
+    if (!decl) warnings.push(`parameter '${name}' is not declared in the parameters cell: not injected`);
+    else if (decl[1] === 'const') warnings.push(`parameter '${name}' is declared with const: declare it with let to allow injection`);
+    else lines.push(`  ${name} = ${JSON.stringify(params[name])};`);
+  }
+  if (lines.length > 2) {
+    lines.push('}');
+    nb.cells.splice(at + 1, 0, {
+      id: 'injected-parameters', cell_type: 'code', metadata: { tags: ['injected-parameters'] },
+      source: toSourceLines(lines.join('\n')), execution_count: null, outputs: [],
+    });
+  }
+  return warnings;
+}
+
+/** Seconds a kernel may take to answer kernel_info (tslab loads TypeScript first: 1.5–3 s idle, far more on a loaded machine). */
+const KERNEL_START_TIMEOUT_S = 120;
+
+/** tslab drops requests that arrive within 200 ms after a failed cell; wait a bit longer than that. */
+const TSLAB_ABORT_WINDOW_MS = 300;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function excerpt(source: string, maxLines = 6): string {
+  const lines = source.split('\n');
+  return lines.slice(0, maxLines).join('\n') + (lines.length > maxLines ? '\n…' : '');
+}
+
+type CellOutcome = { kind: 'ok' | 'error' | 'aborted' | 'timeout' | 'died' | 'notebook-timeout'; count: number | null; detail?: string };
+
+async function executeCell(
+  kernel: KernelClient, collector: OutputCollector, code: string, outputs: Output[],
+  cellTimeout: number, notebookDeadline: number, graceSeconds: number,
+): Promise<CellOutcome> {
+  const msgId = kernel.send('execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+  let idle = false;
+  let idleResolve: () => void = () => undefined;
+  const idleSeen = new Promise<void>((r) => { idleResolve = r; });
+  let count: number | null = null;
+  const stop = kernel.onIopub((m: JupyterMessage) => {
+    if (m.parent_header.msg_id !== msgId) return;
+    if (m.header.msg_type === 'status' && (m.content as { execution_state?: string }).execution_state === 'idle') { idle = true; idleResolve(); return; }
+    if (m.header.msg_type === 'execute_input') count = (m.content as { execution_count?: number }).execution_count ?? count;
+    collector.apply(outputs, m);
+  });
+  try {
+    const budget = Math.max(0.1, Math.min(cellTimeout, (notebookDeadline - Date.now()) / 1000));
+    const hitNotebookLimit = budget < cellTimeout;
+    let reply: JupyterMessage;
+    try {
+      reply = await kernel.waitReply(msgId, budget);
+    } catch (e) {
+      if (e instanceof KernelDiedError) return { kind: 'died', count, detail: e.message };
+      // Overran: interrupt, give it a grace period to reply, then kill.
+      kernel.interrupt();
+      try {
+        await kernel.waitReply(msgId, graceSeconds);
+      } catch { /* no reply after SIGINT */ }
+      await kernel.stop(500);
+      const why = hitNotebookLimit ? 'notebook' : 'cell';
+      return { kind: hitNotebookLimit ? 'notebook-timeout' : 'timeout', count, detail: `${why} timeout: interrupted after ${Number.isInteger(budget) ? budget : budget.toFixed(1)} s` };
+    }
+    // iopub output can trail the reply a little: wait for the idle status (bounded).
+    if (!idle) await Promise.race([idleSeen, new Promise((r) => setTimeout(r, 2000))]);
+    const c = reply.content as { status?: string; execution_count?: number; ename?: string; evalue?: string };
+    count = c.execution_count ?? count;
+    if (c.status === 'abort' || c.status === 'aborted') return { kind: 'aborted', count };
+    return c.status === 'ok' ? { kind: 'ok', count } : { kind: 'error', count, detail: c.ename ? `${c.ename}: ${c.evalue ?? ''}` : undefined };
+  } finally {
+    stop();
+  }
+}
+
+/** Execute a notebook file and write the executed copy to outFile. Never throws for notebook errors. */
+export async function runNotebook(file: string, outFile: string, opts: RunOptions): Promise<NotebookResult> {
+  const started = Date.now();
+  const name = path.basename(file, '.ipynb');
+  const result: NotebookResult = { name, path: path.relative(process.cwd(), path.resolve(file)), output: path.relative(process.cwd(), outFile), status: 'ok', cellsRun: 0, codeCells: 0, seconds: 0, warnings: [] };
+  let nb: Notebook;
+  try {
+    nb = readNotebook(file);
+  } catch (e) {
+    result.status = 'failed';
+    result.failure = { cellIndex: -1, cellId: '', source: '', error: `cannot read the notebook: ${(e as Error).message}` };
+    return result;
+  }
+  result.warnings.push(...injectParameters(nb, opts.params ?? {}));
+  for (const cell of nb.cells) {
+    if (cell.cell_type === 'code') { cell.outputs = []; cell.execution_count = null; }
+  }
+  const codeCells = nb.cells.filter((c) => c.cell_type === 'code' && !hasTag(c, 'skip-execution'));
+  result.codeCells = codeCells.length;
+  opts.onStart?.(codeCells.length);
+  const deadline = started + opts.notebookTimeout * 1000;
+  const collector = new OutputCollector();
+  let kernel: KernelClient | null = null;
+  const fail = (status: NotebookStatus, index: number, cell: NotebookCell | null, error: string) => {
+    result.status = status;
+    result.failure = { cellIndex: index, cellId: cell?.id ?? '', source: cell ? excerpt(cellSource(cell)) : '', error: error.trim() };
+  };
+  try {
+    try {
+      kernel = await KernelClient.start({ cwd: path.dirname(path.resolve(file)), env: opts.env, startTimeout: KERNEL_START_TIMEOUT_S });
+    } catch (e) {
+      fail('kernel-died', -1, null, `kernel did not start: ${(e as Error).message}`);
+      return result;
+    }
+    for (let i = 0; i < nb.cells.length; i++) {
+      const cell = nb.cells[i];
+      if (cell.cell_type !== 'code' || hasTag(cell, 'skip-execution')) continue;
+      const code = cellSource(cell);
+      const outputs: Output[] = [];
+      cell.outputs = outputs;
+      const cellStart = Date.now();
+      let outcome = await executeCell(kernel, collector, code, outputs, opts.cellTimeout, deadline, opts.graceSeconds ?? 3);
+      if (outcome.kind === 'aborted') {
+        // tslab cancels requests queued within 200 ms of a failed cell (its issue #19): send this one again.
+        await sleep(TSLAB_ABORT_WINDOW_MS);
+        outcome = await executeCell(kernel, collector, code, outputs, opts.cellTimeout, deadline, opts.graceSeconds ?? 3);
+      }
+      cell.execution_count = outcome.count;
+      finishOutputs(outputs);
+      result.cellsRun++;
+      opts.onCell?.({ index: i, codeCells: codeCells.length, done: result.cellsRun, seconds: (Date.now() - cellStart) / 1000 });
+      if (outcome.kind === 'ok') continue;
+      if (outcome.kind === 'error' || outcome.kind === 'aborted') {
+        if (hasTag(cell, 'raises-exception')) {
+          await sleep(TSLAB_ABORT_WINDOW_MS);
+          continue;
+        }
+        fail('failed', i, cell, errorText(outputs) || outcome.detail || 'execute_reply status: error');
+      } else if (outcome.kind === 'died') {
+        fail('kernel-died', i, cell, [errorText(outputs), outcome.detail].filter(Boolean).join('\n'));
+      } else {
+        fail('timeout', i, cell, [outcome.detail, errorText(outputs)].filter(Boolean).join('\n'));
+      }
+      break;
+    }
+  } finally {
+    if (kernel) await kernel.stop();
+    if (kernel && kernel.badSignatures > 0) result.warnings.push(`${kernel.badSignatures} message(s) with a bad signature were dropped`);
+    result.seconds = Math.round((Date.now() - started) / 100) / 10;
+    nb.nbformat_minor = 5;
+    fs.mkdirSync(path.dirname(outFile), { recursive: true });
+    fs.writeFileSync(outFile, JSON.stringify(nb, null, 1) + '\n');
+  }
+  return result;
+}

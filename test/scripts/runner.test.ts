@@ -1,0 +1,138 @@
+// End-to-end runner tests: real tslab kernels on the fixture notebooks (success, type error, runtime throw,
+// endless loop hit by the cell timeout, process.exit mid-run, display updates, parameters, tags, SIGTERM).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Notebook, cellSource, validateNotebook } from '../../scripts/lib/nbformat';
+import type { Report } from '../../scripts/notebooks/report';
+
+const root = path.resolve(__dirname, '..', '..');
+const fixtures = path.join(root, 'test', 'fixtures', 'notebooks');
+const runner = path.join(root, 'scripts', 'notebooks.ts');
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+function runRunner(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', runner, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => { stdout += b; });
+    child.stderr.on('data', (b) => { stderr += b; });
+    const timer = setTimeout(() => child.kill('SIGTERM'), 110_000);
+    child.on('exit', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+  });
+}
+
+test('the runner executes every fixture and reports each outcome', { timeout: 120_000 }, async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
+  const out2 = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
+  const out3 = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
+  const files = ['ok', 'type-error', 'throw', 'exit'].map((n) => path.join(fixtures, `${n}.ipynb`));
+  const hang = path.join(fixtures, 'hang.ipynb');
+  // side by side: the finite fixtures (default limits), the endless loop against the cell timeout, and against
+  // the notebook timeout
+  const [res, res2, res3] = await Promise.all([
+    runRunner([...files, '--out', out, '--jobs', '2', '--quick', '--param', 'steps=5', '--param', 'word="hi there"']),
+    runRunner([hang, '--out', out2, '--timeout', '8']),
+    runRunner([hang, '--out', out3, '--timeout', '100', '--notebook-timeout', '20']),
+  ]);
+  assert.equal(res.status, 1, `runner exit status (a failing notebook → 1)\n${res.stdout}\n${res.stderr}`);
+  for (const [r, dir, why] of [[res2, out2, /cell timeout: interrupted after 8 s/], [res3, out3, /notebook timeout/]] as const) {
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const h = (JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report).notebooks[0];
+    assert.equal(h.status, 'timeout', JSON.stringify(h));
+    assert.equal(h.failure!.cellIndex, 1);
+    assert.match(h.failure!.error, why);
+    assert.ok(h.seconds < 60, `timeout bounded (${h.seconds}s)`);
+    // partial outputs are kept
+    const nb = JSON.parse(fs.readFileSync(path.join(dir, 'notebooks', 'hang.ipynb'), 'utf8')) as Notebook;
+    assert.deepEqual(nb.cells[0].outputs, [{ output_type: 'stream', name: 'stdout', text: 'started\n' }]);
+    assert.deepEqual(validateNotebook(nb), []);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
+  const by = Object.fromEntries(report.notebooks.map((n) => [n.name, n]));
+  assert.equal(report.quick, true);
+  assert.deepEqual(Object.fromEntries(report.notebooks.map((n) => [n.name, n.status])),
+    { exit: 'kernel-died', ok: 'ok', throw: 'failed', 'type-error': 'failed' });
+  assert.match(res.stdout, /notebook\s+status\s+cells\s+seconds/, 'summary table printed');
+
+  // TypeScript diagnostics (a stderr stream from tslab) are the failure's error text
+  assert.equal(by['type-error'].failure?.cellIndex, 1);
+  assert.match(by['type-error'].failure!.error, /Type 'string' is not assignable to type 'number'/);
+  assert.match(by['type-error'].failure!.source, /const x: number/);
+  assert.match(by.throw.failure!.error, /Error: boom at runtime/);
+  assert.equal(by.throw.cellsRun, 1, 'execution stops at the first failing cell');
+  assert.match(by.exit.failure!.error, /kernel died \(exit code 1\)/);
+
+  // executed notebooks: valid nbformat 4.5, ids kept, partial outputs saved
+  const read = (n: string) => JSON.parse(fs.readFileSync(path.join(out, 'notebooks', `${n}.ipynb`), 'utf8')) as Notebook;
+  for (const n of Object.keys(by)) assert.deepEqual(validateNotebook(read(n)), [], `${n}.ipynb is valid nbformat 4.5`);
+  const src = JSON.parse(fs.readFileSync(files[0], 'utf8')) as Notebook;
+  const ok = read('ok');
+  assert.deepEqual(ok.cells.map((c) => c.id).filter((id) => id !== 'injected-parameters'), src.cells.map((c) => c.id));
+  const outputsOf = (i: number) => ok.cells[i].outputs as Array<Record<string, any>>;
+  // parameters: injected after the parameters cell, tagged, as assignments
+  const pIndex = ok.cells.findIndex((c) => c.metadata.tags?.includes('parameters'));
+  assert.equal(ok.cells[pIndex + 1].id, 'injected-parameters');
+  assert.deepEqual(ok.cells[pIndex + 1].metadata.tags, ['injected-parameters']);
+  assert.match(cellSource(ok.cells[pIndex + 1]), /steps = 5;\n\s*word = "hi there";/);
+  assert.deepEqual(outputsOf(pIndex + 2), [{ output_type: 'stream', name: 'stdout', text: 'steps=5 word=hi there quick=1\n' }]);
+  // execution counts increase over executed cells
+  const counts = ok.cells.filter((c) => c.cell_type === 'code' && c.execution_count !== null).map((c) => c.execution_count as number);
+  assert.deepEqual(counts, counts.map((_, i) => i + 1));
+  // display updates in place, even from a later cell; \r progress collapsed
+  const displayCell = ok.cells.findIndex((c) => cellSource(c).includes('newDisplay'));
+  assert.deepEqual(outputsOf(displayCell), [{ output_type: 'display_data', data: { 'text/plain': 'third' }, metadata: {} }]);
+  assert.deepEqual(outputsOf(displayCell + 1), [{ output_type: 'stream', name: 'stdout', text: 'loading 3/3\n' }]);
+  // tags: skip-execution not run, raises-exception ran and failed without failing the notebook
+  const skipped = ok.cells.find((c) => c.metadata.tags?.includes('skip-execution'))!;
+  assert.equal(skipped.execution_count, null);
+  assert.deepEqual(skipped.outputs, []);
+  const raising = ok.cells.find((c) => c.metadata.tags?.includes('raises-exception'))!;
+  assert.match(JSON.stringify(raising.outputs), /expected failure/);
+  // the library's ProgressBar inside a real kernel: one display_data, updated to its final state
+  const barCell = ok.cells.find((c) => cellSource(c).includes('ProgressBar'))!;
+  const barOut = barCell.outputs as Array<{ output_type: string; data: Record<string, string> }>;
+  assert.equal(barOut.length, 1);
+  assert.equal(barOut[0].output_type, 'display_data');
+  assert.match(barOut[0].data['text/plain'], /^epochs .* 3\/3 100%.*done · loss 0\.3333$/);
+  assert.match(barOut[0].data['text/html'], /<progress value="3" max="3"/);
+  // partial outputs kept for the failures
+  assert.deepEqual(read('exit').cells[0].outputs, [{ output_type: 'stream', name: 'stdout', text: 'about to exit\n' }]);
+  assert.equal(read('type-error').cells[2].execution_count, null);
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('SIGTERM to the runner stops its kernels and leaves no process behind', { timeout: 60_000 }, async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
+  const pidFile = path.join(out, 'kernel.pid');
+  const child = spawn(process.execPath, ['--import', 'tsx', runner, path.join(fixtures, 'hang.ipynb'), '--out', out, '--timeout', '60'],
+    { cwd: root, env: { ...process.env, KIT_TEST_PIDFILE: pidFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (b) => { log += b; });
+  child.stderr.on('data', (b) => { log += b; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const t0 = Date.now();
+  while (!fs.existsSync(pidFile) || !fs.readFileSync(pidFile, 'utf8')) {
+    assert.ok(Date.now() - t0 < 40_000, `kernel never started\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const kernelPid = Number(fs.readFileSync(pidFile, 'utf8'));
+  assert.ok(alive(kernelPid));
+  await new Promise((r) => setTimeout(r, 500)); // now inside the endless loop
+  child.kill('SIGTERM');
+  const code = await exited;
+  assert.equal(code, 130, log);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(alive(kernelPid), false, `kernel ${kernelPid} still alive`);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
+  assert.equal(report.notebooks[0].status, 'kernel-died');
+  fs.rmSync(out, { recursive: true, force: true });
+});
