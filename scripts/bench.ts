@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           32 px, wasm (+ cpu for one step), no data rows
  *   npm run bench -- --json            one JSON object per row
  *   npm run bench -- --sizes=32,64 --backends=wasm,cpu --no-torch --no-source --no-data
+ *   npm run bench -- --threads=2       wasm with 2 threads (experimental under Node, see docs/backend.md)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -26,6 +27,7 @@ interface Options {
   torch: boolean;
   source: boolean;
   data: boolean;
+  threads: number | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -42,6 +44,7 @@ function parseArgs(argv: string[]): Options {
     torch: !argv.includes('--no-torch'),
     source: !argv.includes('--no-source'),
     data: !argv.includes('--no-data') && !quick,
+    threads: value('threads') ? Number(value('threads')) : undefined,
   };
 }
 
@@ -53,7 +56,8 @@ function budgetFor(backend: BackendName, size: number, quick: boolean): BenchBud
 }
 
 async function sourceModelRows(backend: BackendName, quick: boolean, log: (s: string) => void): Promise<BenchRow[]> {
-  let models: { loadSourceModel?: (name?: string) => Promise<{ name: string; model: tf.LayersModel }> };
+  type Loaded = { name: string; model: tf.LayersModel };
+  let models: { loadSourceModel?: (name?: string) => Promise<Loaded>; listSourceModels?: () => string[] };
   try {
     models = await import('../lib/models');
   } catch (err) {
@@ -64,16 +68,20 @@ async function sourceModelRows(backend: BackendName, quick: boolean, log: (s: st
     log('skipped: source model rows (lib/models has no loadSourceModel yet)');
     return [];
   }
-  try {
-    const { name, model } = await models.loadSourceModel();
-    const size = (model.inputs[0].shape as number[])[1];
-    const row = await benchModel(model, { backend, name, batchSize: 32, budget: budgetFor(backend, size, quick) });
-    model.dispose();
-    return [row];
-  } catch (err) {
-    log(`skipped: source model rows (${(err as Error).message.split('\n')[0]})`);
-    return [];
+  // Every shipped source model in full mode; the default one in quick mode.
+  const names: (string | undefined)[] = !quick && typeof models.listSourceModels === 'function' ? models.listSourceModels() : [undefined];
+  const rows: BenchRow[] = [];
+  for (const wanted of names.length ? names : [undefined]) {
+    try {
+      const { name, model } = await models.loadSourceModel(wanted);
+      const size = (model.inputs[0].shape as number[])[1];
+      rows.push(await benchModel(model, { backend, name, batchSize: 32, budget: budgetFor(backend, size, quick) }));
+      model.dispose();
+    } catch (err) {
+      log(`skipped: source model ${wanted ?? '(default)'} (${(err as Error).message.split('\n')[0]})`);
+    }
   }
+  return rows;
 }
 
 async function dataRows(log: (s: string) => void): Promise<BenchRow[]> {
@@ -142,9 +150,11 @@ async function main(): Promise<void> {
   const emit = (row: BenchRow) => {
     rows.push(row);
     if (opts.json) console.log(JSON.stringify(row));
+    else log(`  ${row.backend} ${row.model} ${row.imageSize} px: train ${fmt(row.trainImagesPerSec)}, infer ${fmt(row.inferImagesPerSec)} img/s`);
   };
   for (const backend of backends) {
-    await useBackend(backend);
+    const info = await useBackend(backend, opts.threads);
+    const threadNote = info.threads > 1 && backend === 'wasm' ? `${info.threads} threads` : undefined;
     for (const size of opts.sizes) {
       if (backend === 'cpu' && size > 32) {
         log(`skipped: cpu at ${size} px (≈ 50× slower than wasm; run with --backends=cpu --sizes=${size} to force)`);
@@ -152,7 +162,7 @@ async function main(): Promise<void> {
       }
       const budget = budgetFor(backend, size, opts.quick);
       const model = buildReferenceCnn(size);
-      const note = backend === 'cpu' ? `${budget.images} images, ${budget.repeats} timed epoch` : undefined;
+      const note = backend === 'cpu' ? `${budget.images} images, ${budget.repeats} timed epoch` : threadNote;
       emit(await benchModel(model, { backend, name: 'reference-cnn', batchSize: 32, budget, note }));
       model.dispose();
     }

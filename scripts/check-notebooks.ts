@@ -1,11 +1,12 @@
 /**
  * Notebook hygiene: every notebooks/*.ipynb is valid nbformat 4.5, has the tslab kernelspec, unique cell ids,
- * and no outputs or execution counts.
+ * no outputs or execution counts, and no shorthand property naming an earlier cell's variable (a tslab pitfall).
  *   npm run check:notebooks [-- files…] [--fix]      (--fix strips outputs and execution counts, adds missing ids)
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Notebook, TSLAB_METADATA, stableCellId, validateNotebook } from './lib/nbformat';
+import { lintShorthand } from './notebooks/lint';
 
 export interface CheckResult {
   file: string;
@@ -30,6 +31,7 @@ export function notebookProblems(nb: unknown): string[] {
       if (c.execution_count !== null && c.execution_count !== undefined) problems.push(`cells[${i}]: has execution_count ${c.execution_count} (--fix)`);
     }
   });
+  if (Array.isArray(n?.cells) && problems.length === 0) problems.push(...lintShorthand(n.cells));
   return problems;
 }
 
@@ -73,7 +75,8 @@ function main(): void {
   const fix = args.includes('--fix');
   const inputs = args.filter((a) => a !== '--fix');
   const root = path.resolve(__dirname, '..');
-  const files = inputs.length ? inputs : fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(root, 'notebooks', f));
+  const dir = path.join(root, 'notebooks');
+  const files = inputs.length ? inputs : fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(dir, f)) : [];
   const results = checkFiles(files, fix);
   let bad = 0;
   for (const r of results) {

@@ -81,7 +81,7 @@ export function collectNotebooks(inputs: string[], root: string): string[] {
 export async function runAll(files: string[], o: CliOptions, progress: RunProgress, stopped: () => boolean): Promise<NotebookResult[]> {
   const results: NotebookResult[] = new Array(files.length);
   let next = 0;
-  const env: Record<string, string> = o.quick ? { KIT_QUICK: '1' } : {};
+  const env: Record<string, string> = o.quick ? { KIT_QUICK: '1' } : {}; // else the runner's own KIT_QUICK is inherited
   const worker = async () => {
     while (next < files.length && !stopped()) {
       const i = next++;
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   process.on('exit', () => { for (const k of liveKernels) k.killNow(); });
   const results = await runAll(files, o, progress, () => interrupted);
   progress.close();
-  writeReport(path.join(o.outDir, 'report.json'), results, o.quick);
+  writeReport(path.join(o.outDir, 'report.json'), results, o.quick || process.env.KIT_QUICK === '1');
   console.log('\n' + summaryTable(results));
   if (o.site && !interrupted) {
     const site = buildSite(o.outDir);

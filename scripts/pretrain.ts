@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend';
-import { modelsDir } from '../lib/config';
+import { modelsDir, QUICK } from '../lib/config';
 import { loadView, type ViewName } from '../lib/data';
 import { buildEfficientNet, buildPlainCnn, countParams, FEATURE_LAYER, PLAIN_CNN_FILTERS, saveSourceModel, type SourceMeta } from '../lib/models';
 import { evaluate, train } from '../lib/train';
@@ -52,7 +52,7 @@ export const SOURCE_RECIPES: SourceRecipe[] = [
     view: 'digits-m-0-4',
     architecture: 'efficientnet-mini phi 0 (256 features)',
     build: (numClasses, seed) => buildEfficientNet({ phi: 0, numClasses, seed }),
-    epochs: 12,
+    epochs: 6,
     lr: 2e-3,
     batchSize: 32,
     optional: true,
@@ -72,7 +72,8 @@ export interface PretrainOptions {
 /** Trains the selected sources and returns the meta of each saved model. */
 export async function pretrainSources(opts: PretrainOptions = {}): Promise<{ out: string; metas: SourceMeta[] }> {
   const log = opts.log ?? ((m: string) => console.log(m));
-  const quick = opts.quick ?? false;
+  // KIT_QUICK=1 implies --quick, so a quick CI run never overwrites the shipped models by accident.
+  const quick = opts.quick ?? QUICK;
   const seed = opts.seed ?? 42;
   const out = opts.out ?? (quick ? fs.mkdtempSync(path.join(os.tmpdir(), 'kit-pretrain-')) : modelsDir());
   const info = await initBackend();

@@ -27,7 +27,7 @@ export function prepareWasmThreads(threads: number): void {
   let count = 0;
   class TextBlob extends RealBlob {
     readonly kitText: string;
-    constructor(parts: BlobPart[], options?: BlobPropertyBag) {
+    constructor(parts: ConstructorParameters<typeof Blob>[0] & unknown[], options?: ConstructorParameters<typeof Blob>[1]) {
       super(parts, options);
       this.kitText = parts.map(String).join('');
       if (this.kitText.startsWith('var WasmBackendModuleThreadedSimd')) {
@@ -66,7 +66,14 @@ let restore: (() => void) | null = null;
 
 /** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
 export function finishWasmThreads(): void {
-  restore?.();
+  if (restore == null) return;
+  restore();
+  // The pool's idle worker threads must not keep Node (scripts, tests) alive once the main work is done.
+  const backend = tf.findBackend('wasm') as unknown as {
+    wasm?: { PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] } };
+  } | null;
+  const pthread = backend?.wasm?.PThread;
+  for (const worker of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) worker.unref();
 }
 
 /** Threads requested through KIT_WASM_THREADS (undefined when unset). */

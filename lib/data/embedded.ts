@@ -9,7 +9,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { cacheDir, DEFAULT_CONFIG, QUICK } from '../config';
 import { Rng } from '../random';
-import { decodeImage } from './image';
+import { decodeImage, floatPixels, resizePixels } from './image';
 import { mapLimit } from './pool';
 import type { ImageArrays } from './types';
 
@@ -48,6 +48,8 @@ export interface ViewInfo {
 export const MNIST_COUNTS: readonly number[] = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
 /** Images of each class held out as the `val` split (the rest, 663–927 per class, are `train`). */
 export const VAL_PER_CLASS = 200;
+/** A split is decoded whole (and cached on disk) only up to this many bytes (8,000 images up to ~100 px RGB). */
+const MAX_CACHED_SPLIT_BYTES = 256 * 2 ** 20;
 /** In quick mode (KIT_QUICK=1) a view without `mPerClass` keeps at most this many images per class. */
 export const QUICK_PER_CLASS = 100;
 /** Fixed seeds of the materialized folders (changing them changes the data: bump FORMAT_VERSION). */
@@ -263,9 +265,9 @@ async function buildFolder(root: string, dataset: EmbeddedDataset): Promise<void
 async function repairFolder(root: string, dataset: EmbeddedDataset, problems: string[]): Promise<void> {
   const raws = new Map<number, number[]>();
   await mapLimit(problems, 8, async (problem) => {
-    const [kind, rel] = [problem.slice(0, problem.indexOf(' ')), problem.slice(problem.lastIndexOf(' ') + 1)];
+    const [, kind, rel] = /^(missing|changed|unexpected file) (.*)$/.exec(problem)!;
     const file = path.join(root, rel);
-    if (kind === 'unexpected') return fs.promises.rm(file, { recursive: true, force: true });
+    if (kind === 'unexpected file') return fs.promises.rm(file, { recursive: true, force: true });
     const m = /^(train|val)\/(\d)\/\d-(\d{4})\.(png|jpg)$/.exec(rel);
     if (!m) throw new Error(`${dataset}: cannot repair ${rel} (unexpected name)`);
     const digit = Number(m[2]);
@@ -292,7 +294,9 @@ export function ensureEmbedded(dataset: EmbeddedDataset, opts: { root?: string; 
     p = (async () => {
       const problems = await checkFolder(root, dataset);
       if (problems.length === 0) return root;
-      if (problems[0] !== 'not materialized yet') {
+      if (problems[0] === 'not materialized yet') {
+        log(`${dataset}: writing the 10,000 images to ${root} (first use; takes a few seconds to a minute)`);
+      } else {
         log(`${dataset}: cache at ${root} is damaged (${problems.length} problem(s), e.g. ${problems.slice(0, 3).join('; ')}); repairing`);
       }
       const repairable = problems.every((p) => /^(missing|changed|unexpected file) /.test(p));
@@ -335,7 +339,7 @@ const baseCache = new Map<string, Promise<BaseSplit>>();
 /** Where the decoded split lives: keyed by the folder's manifest, so a rebuilt folder gets a new file. */
 function binPathFor(root: string, dataset: EmbeddedDataset, split: string, size: number, channels: number, manifestText: string): string {
   const digest = sha256(Buffer.from(manifestText)).slice(0, 16);
-  return path.join(path.dirname(root), 'views', `${dataset}-${split}-${size}px-${channels}ch-${digest}.bin`);
+  return path.join(path.dirname(root), 'views', `${dataset}-${split}-${size}px-${channels}ch-v2-${digest}.bin`);
 }
 
 /**
@@ -387,15 +391,54 @@ async function decodeSplit(root: string, dataset: EmbeddedDataset, split: 'train
   return { images, digits, size, channels };
 }
 
+/** The size and channels the files are stored at (decoded without resampling). */
+const NATIVE: Record<EmbeddedDataset, { size: number; channels: 1 | 3 }> = {
+  digits: { size: SOURCE_SIZE, channels: 1 },
+  'digits-m': { size: DIGITS_M_SIZE, channels: 3 },
+};
+
 /**
- * A decoded split, memoized. Fast path: a checksummed binary file decoded earlier from the same
- * manifest (the image folder is then not re-hashed); otherwise the folder is checked (and repaired) first.
+ * One stored image at another size / channel count: grey → RGB replicates, RGB → grey is the luma of
+ * PIL's convert('L') (0.299 R + 0.587 G + 0.114 B); resampling is `resizePixels` (bilinear, antialiased).
+ */
+export function convertPixels(px: Uint8Array, size: number, fromChannels: number, toSize: number, toChannels: 1 | 3): Uint8Array {
+  let img = px;
+  let c = fromChannels;
+  if (toChannels === 1 && c === 3) {
+    const grey = new Uint8Array(size * size);
+    for (let p = 0; p < grey.length; p++) grey[p] = Math.round(0.299 * img[p * 3] + 0.587 * img[p * 3 + 1] + 0.114 * img[p * 3 + 2]);
+    img = grey;
+    c = 1;
+  }
+  if (toSize !== size) img = resizePixels(img, size, size, c, toSize, toSize);
+  if (toChannels === 3 && c === 1) {
+    const rgb = new Uint8Array(img.length * 3);
+    for (let p = 0; p < img.length; p++) rgb[p * 3] = rgb[p * 3 + 1] = rgb[p * 3 + 2] = img[p];
+    img = rgb;
+  }
+  return img === px ? px.slice() : img;
+}
+
+/**
+ * A decoded split, memoized. The stored size is decoded once (fast path: a checksummed binary file
+ * decoded earlier from the same manifest, without re-hashing the folder; otherwise the folder is checked,
+ * repaired if need be, and decoded); other sizes and channel counts are converted from it in memory.
  */
 function loadBase(dataset: EmbeddedDataset, split: 'train' | 'val', size: number, channels: 1 | 3): Promise<BaseSplit> {
   const key = `${cacheDir()}|${dataset}|${split}|${size}|${channels}`;
   let p = baseCache.get(key);
   if (!p) {
     p = (async () => {
+      const nat = NATIVE[dataset];
+      if (size !== nat.size || channels !== nat.channels) {
+        const src = await loadBase(dataset, split, nat.size, nat.channels);
+        const perIn = nat.size * nat.size * nat.channels;
+        const per = size * size * channels;
+        const n = src.digits.length;
+        const images = new Uint8Array(n * per);
+        for (let i = 0; i < n; i++) images.set(convertPixels(src.images.subarray(i * perIn, (i + 1) * perIn), nat.size, nat.channels, size, channels), i * per);
+        return { images, digits: src.digits, size, channels };
+      }
       const root = path.join(cacheDir(), dataset);
       const listed = splitFiles(root, split);
       if (listed) {
@@ -437,11 +480,14 @@ export async function loadView(name: ViewName, opts: LoadViewOptions): Promise<I
   if (mPerClass !== undefined && (!Number.isInteger(mPerClass) || mPerClass < 1)) {
     throw new Error(`loadView('${name}'): mPerClass must be a positive integer, got ${mPerClass}`);
   }
-  const base = await loadBase(spec.dataset, split, imgSize, channels);
+  // Which files: the manifest lists the split in a fixed order (the order of the decoded binary too).
+  let listed = splitFiles(path.join(cacheDir(), spec.dataset), split);
+  if (!listed) listed = splitFiles(await ensureEmbedded(spec.dataset), split)!;
+  const fileDigits = listed.files.map((f) => Number(f.split('/')[1]));
   const chosen: number[][] = [];
   for (const d of spec.digits) {
     const ofClass: number[] = [];
-    for (let i = 0; i < base.digits.length; i++) if (base.digits[i] === d) ofClass.push(i);
+    for (let i = 0; i < fileDigits.length; i++) if (fileDigits[i] === d) ofClass.push(i);
     const m = mPerClass ?? (QUICK ? Math.min(QUICK_PER_CLASS, ofClass.length) : ofClass.length);
     if (m > ofClass.length) {
       throw new Error(`loadView('${name}', split '${split}'): mPerClass ${m} but class '${d}' has only ${ofClass.length} images; use mPerClass ≤ ${ofClass.length}`);
@@ -452,14 +498,26 @@ export async function loadView(name: ViewName, opts: LoadViewOptions): Promise<I
   const per = imgSize * imgSize * channels;
   const images = new Float32Array(total * per);
   const labels = new Int32Array(total);
-  let row = 0;
-  chosen.forEach((idxs, label) => {
-    for (const i of idxs) {
+  const order = chosen.flatMap((idxs, label) => idxs.map((i) => ({ i, label })));
+  if (fileDigits.length * per <= MAX_CACHED_SPLIT_BYTES) {
+    // the whole split decoded once at this size (binary cache + memo), then gathered
+    const base = await loadBase(spec.dataset, split, imgSize, channels);
+    order.forEach(({ i, label }, row) => {
       const src = base.images.subarray(i * per, (i + 1) * per);
       const off = row * per;
       for (let k = 0; k < per; k++) images[off + k] = src[k] / 255;
-      labels[row++] = label;
-    }
-  });
+      labels[row] = label;
+    });
+  } else {
+    // large images: decode just the chosen files (a whole split would not fit a sensible cache)
+    const root = await ensureEmbedded(spec.dataset);
+    await mapLimit(order, 8, async ({ i, label }, row) => {
+      const nat = NATIVE[spec.dataset];
+      const img = await decodeImage(path.join(root, listed!.files[i]), { channels: nat.channels });
+      if (img.height !== nat.size || img.width !== nat.size) throw new Error(`${listed!.files[i]}: ${img.height}×${img.width}, expected ${nat.size}×${nat.size}`);
+      images.set(floatPixels(convertPixels(img.data as Uint8Array, nat.size, nat.channels, imgSize, channels)), row * per);
+      labels[row] = label;
+    });
+  }
   return { images, labels, height: imgSize, width: imgSize, channels, classes: spec.digits.map(String) };
 }

@@ -93,12 +93,17 @@ function downloadOnce(url: string, part: string, opts: Required<Pick<FetchOption
     const lib = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
     if (!lib) return reject(new HttpError(`unsupported URL protocol ${u.protocol} in ${url}`, false));
     let settled = false;
+    let out: fs.WriteStream | undefined;
     const fail = (e: HttpError): void => {
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer);
       req.destroy();
-      reject(e);
+      // flush what arrived into the .part file before reporting, so a retry resumes from its true size
+      if (out && !out.closed) {
+        out.once('close', () => reject(e));
+        if (!out.writableEnded) out.end();
+      } else reject(e);
     };
     const req = lib.get(u, { headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
     const connectTimer = setTimeout(
@@ -133,16 +138,21 @@ function downloadOnce(url: string, part: string, opts: Required<Pick<FetchOption
       const base = append ? have : 0;
       const len = Number(res.headers['content-length']);
       const total = Number.isFinite(len) ? base + len : undefined;
-      const out = fs.createWriteStream(part, { flags: append ? 'a' : 'w' });
+      out = fs.createWriteStream(part, { flags: append ? 'a' : 'w' });
       let received = base;
       res.setTimeout(opts.idleTimeoutMs, () => fail(new HttpError(`no data from ${u.host} for ${opts.idleTimeoutMs} ms`, true)));
+
+      res.on('aborted', () => fail(new HttpError(`connection to ${u.host} cut after ${received} bytes`, true)));
+      res.on('error', (err) => fail(new HttpError(`connection to ${u.host} broke after ${received} bytes: ${err.message}`, true)));
       res.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        out!.write(chunk);
         received += chunk.length;
         onBytes(received, total);
       });
-      res.on('aborted', () => fail(new HttpError(`connection to ${u.host} cut after ${received} bytes`, true)));
-      res.on('error', (err) => fail(new HttpError(`connection to ${u.host} broke after ${received} bytes: ${err.message}`, true)));
-      res.pipe(out);
+      res.on('end', () => {
+        if (!settled) out!.end();
+      });
       out.on('error', (err) => fail(new HttpError(`cannot write ${part}: ${err.message}`, false)));
       out.on('finish', () => {
         if (settled) return;

@@ -136,7 +136,8 @@ export async function listImageFolder(root: string, opts: ScanOptions = {}): Pro
     const r = scanClasses(path.join(root, opts.split), onBad, skipped, !!opts.allowSingleClass);
     result = { ...r, skipped };
   } else if (splitDirs.length > 0 && splitDirs.length === topDirs.length) {
-    // root holds split folders: read them all and keep the split of each file.
+    // root holds split folders: read them all and keep the split of each file (other files are listed as skipped).
+    for (const e of top) if (!e.isDirectory()) skipped.push({ path: path.join(root, e.name), reason: 'a file beside the split folders' });
     const paths: string[] = [];
     const labels: string[] = [];
     const splits: string[] = [];

@@ -2,11 +2,11 @@
  * Image transforms composable like albumentations: `compose([resize(32, 32), horizontalFlip(), normalize()])`.
  * A transform maps a `RawImage` (uint8 0–255 after decoding, or float32 in [0, 1]) to a new one, drawing
  * any randomness from the seeded `Rng` it is handed, so a seeded dataset augments identically run after run.
- * Resizing, cropping and blurring run on sharp (libvips); flips, rotation, colour and noise in plain loops.
+ * Decoding and blurring run on sharp (libvips); resizing, cropping, flips, rotation, colour and noise in plain loops.
  */
 import sharp from 'sharp';
 import { Rng } from '../random';
-import { bytePixels, floatPixels, RawImage, toFloat01 } from './image';
+import { bytePixels, floatPixels, RawImage, resizePixels, toFloat01 } from './image';
 
 /** One step of a pipeline. */
 export type Transform = (img: RawImage, rng: Rng) => RawImage | Promise<RawImage>;
@@ -77,10 +77,21 @@ export function compose(transforms: Transform[]): Transform {
   };
 }
 
-/** Resize to height × width, ignoring the aspect ratio (albumentations `Resize`, bilinear). */
+/** Resize any image (uint8 or float) with `resizePixels`; float pixels go through uint8 and back. */
+function resizeImage(img: RawImage, height: number, width: number): RawImage {
+  const isFloat = img.data instanceof Float32Array;
+  const u8 = isFloat ? bytePixels(img.data as Float32Array) : (img.data as Uint8Array);
+  const out = resizePixels(u8, img.height, img.width, img.channels, height, width);
+  return { data: isFloat ? floatPixels(out) : out, height, width, channels: img.channels };
+}
+
+/**
+ * Resize to height × width, ignoring the aspect ratio (albumentations `Resize`): bilinear with half-pixel
+ * centres (cv2/PIL/tf `halfPixelCenters`), antialiased when shrinking like PIL's BILINEAR.
+ */
 export function resize(height: number, width: number): Transform {
   if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) throw new Error(`resize: expected positive integer height and width, got ${height}×${width}`);
-  return (img) => (img.height === height && img.width === width ? img : viaSharp(img, (s) => s.resize(width, height, { fit: 'fill', kernel: 'linear' })));
+  return (img) => (img.height === height && img.width === width ? img : resizeImage(img, height, width));
 }
 
 /** Options of `normalize`. */
@@ -191,6 +202,17 @@ export function rotateBy(img: RawImage, degrees: number): RawImage {
   return out;
 }
 
+/** The pixels inside a box. */
+function cropImage(img: RawImage, box: { top: number; left: number; height: number; width: number }): RawImage {
+  const c = img.channels;
+  const out = alloc(img, box.height, box.width);
+  for (let y = 0; y < box.height; y++) {
+    const from = ((box.top + y) * img.width + box.left) * c;
+    out.data.set(img.data.subarray(from, from + box.width * c), y * box.width * c);
+  }
+  return out;
+}
+
 /** Options of `randomResizedCrop` (torchvision defaults). */
 export interface RandomResizedCropOptions extends ProbabilityOption {
   /** Range of the crop's area as a fraction of the image (default [0.08, 1]). */
@@ -232,7 +254,7 @@ export function randomResizedCrop(height: number, width: number, opts: RandomRes
   return (img, rng) => {
     if (!(rng.next() < p)) return plain(img, rng);
     const box = randomCropBox(img.height, img.width, rng, scale, ratio);
-    return viaSharp(img, (s) => s.extract(box).resize(width, height, { fit: 'fill', kernel: 'linear' }));
+    return resizeImage(cropImage(img, box), height, width);
   };
 }
 

@@ -1,6 +1,6 @@
 // Public API of lib/display: plots, tables, image grids and progress bars for notebooks (tslab) and terminals.
 export { MimeBundle, DisplayChannel, getDisplayChannel, setDisplayChannel, tslabChannel, textChannel } from './channel';
-export { PLOTLY_MIME, PlotOptions, plotBundle, showPlot } from './plot';
+export { PLOTLY_MIME, PlotOptions, plotBundle, showPlot, resetPlotlyInline } from './plot';
 export { TableOptions, DataFrameLike, tableBundle, showTable } from './table';
 export { GridImage, ImageGridOptions, imageGridPng, imageGridBundle, showImageGrid } from './images';
 export { ProgressBar, ProgressOptions, progressBundle, formatProgress } from './progress';

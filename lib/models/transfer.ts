@@ -119,11 +119,17 @@ function resolveLayerIndex(model: tf.LayersModel, at: string | number, what: str
   return i;
 }
 
-/** The default cut: the `features` layer, else the layer feeding the source's output layer. */
+/**
+ * The default cut: the `features` layer; else, when the model ends in a classifier (softmax/sigmoid dense or
+ * activation), the layer feeding it; else (already a feature extractor) the output layer itself.
+ */
 function defaultCut(model: tf.LayersModel): number {
   const i = model.layers.findIndex((l) => l.name === FEATURE_LAYER);
   if (i >= 0) return i;
   const out = model.outputLayers[0];
+  const activation = (out.getConfig() as { activation?: unknown }).activation;
+  const classifier = out.getClassName() === 'Softmax' || activation === 'softmax' || activation === 'sigmoid';
+  if (!classifier) return model.layers.indexOf(out);
   const inbound = out.inboundNodes[0].inboundLayers[0];
   return model.layers.indexOf(inbound);
 }
@@ -162,7 +168,9 @@ export function buildTransferModel(source: SourceModel | tf.LayersModel, opts: T
   const cutLayer = clone.getLayer(cutName);
   let featuresOut = cutLayer.output as tf.SymbolicTensor;
   if (featuresOut.shape.length === 4) {
-    const pool = opts.pool === 'flatten' ? tf.layers.flatten({ name: 'cut_flatten' }) : tf.layers.globalAveragePooling2d({ name: 'cut_pool' });
+    const taken = new Set(clone.layers.map((l) => l.name));
+    const unique = (n: string) => (taken.has(n) ? `${n}_${taken.size}` : n);
+    const pool = opts.pool === 'flatten' ? tf.layers.flatten({ name: unique('cut_flatten') }) : tf.layers.globalAveragePooling2d({ name: unique('cut_pool') });
     featuresOut = pool.apply(featuresOut) as tf.SymbolicTensor;
   } else if (featuresOut.shape.length !== 2) {
     throw new Error(`buildTransferModel: cut layer '${cutName}' outputs shape [${featuresOut.shape}], expected [batch, features] or [batch, h, w, c]`);

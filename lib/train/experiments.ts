@@ -490,13 +490,15 @@ export async function compareStrategies(opts: CompareOptions): Promise<CompareRe
 
 /**
  * Candidate cut points of a source: the last layer of each block before the output layer (for the plain
- * CNN: block1_pool, block2_pool, block3_pool, block4_conv, features).
+ * CNN: block1_pool, block2_pool, block3_pool, features). A block followed by global average pooling is left
+ * out: a 4-D cut is pooled the same way, so it would repeat the next cut.
  */
 export function defaultCuts(model: tf.LayersModel): string[] {
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer' && l.name !== OUTPUT_LAYER);
   const cuts: string[] = [];
   layers.forEach((l, i) => {
     const next = layers[i + 1];
+    if (next && next.getClassName() === 'GlobalAveragePooling2D') return;
     if (!next || blockOf(next.name) !== blockOf(l.name)) cuts.push(l.name);
   });
   return cuts;

@@ -312,7 +312,9 @@ export function classificationReport(
       return frameCache;
     },
     toString: () => text,
-  };
+    // A notebook cell ending with the report shows the sklearn-style text, not the object.
+    [Symbol.for('nodejs.util.inspect.custom')]: () => text,
+  } as ClassificationReport;
 }
 
 function reportFrame(rows: ReportRow[]): DataFrame {

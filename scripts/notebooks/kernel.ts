@@ -125,13 +125,16 @@ export class KernelClient {
     const keep = (b: Buffer) => { this.log = (this.log + b.toString()).slice(-20000); };
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
-    proc.on('exit', (code, signal) => {
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (this.exit) return;
       this.exit = { code, signal };
       liveKernels.delete(this);
       for (const w of this.exitWaiters) w(this.exit);
       this.exitWaiters.clear();
-    });
-    proc.on('error', (err) => { this.log += `\nspawn error: ${err.message}`; });
+    };
+    proc.on('exit', ended);
+    // e.g. the tslab launcher is missing: fail now rather than after the start-up timeout
+    proc.on('error', (err) => { this.log += `\ncannot start ${bin}: ${err.message}`; ended(null, null); });
   }
 
   private async connect(timeoutSeconds: number): Promise<void> {

@@ -3,6 +3,7 @@
  */
 import { Notebook, NotebookCell, cellSource } from '../lib/nbformat';
 import type { NotebookResult } from '../notebooks/execute';
+import { errorHeadline } from '../notebooks/report';
 import { PLOTLY_MIME, escapeHtml, notebookTitle, renderCell } from './render';
 
 export interface PageNotebook {
@@ -103,9 +104,10 @@ export function indexPage(list: PageNotebook[], generated: string): string {
     const r = p.result;
     const title = p.nb ? notebookTitle(p.nb.cells, p.name) : p.name;
     const link = p.nb ? `<a href="${escapeHtml(p.name)}.html">${escapeHtml(title)}</a>` : escapeHtml(title);
-    return `<tr><td>${link}<br><small>${escapeHtml(p.name)}.ipynb</small></td><td>${statusBadge(r)}</td>
+    const err = r?.failure ? `<br><span class="error">cell ${r.failure.cellIndex}: ${escapeHtml(errorHeadline(r.failure.error).slice(0, 160))}</span>` : '';
+    return `<tr><td>${link}<br><small>${escapeHtml(p.name)}.ipynb</small>${err}</td><td>${statusBadge(r)}</td>
 <td class="num">${r ? `${r.cellsRun}/${r.codeCells}` : ''}</td><td class="num">${r ? r.seconds.toFixed(1) + ' s' : ''}</td>
-<td>${p.nb ? `<a href="${escapeHtml(p.name)}.slides.html">▶ present</a>` : ''}</td></tr>`;
+<td class="nowrap">${p.nb ? `<a href="${escapeHtml(p.name)}.slides.html">▶ present</a>` : ''}</td></tr>`;
   }).join('\n');
   const ok = list.filter((p) => p.result?.status === 'ok').length;
   return `${head('Transfer learning with TypeScript — notebooks', { katex: false, plotly: false })}

@@ -77,6 +77,18 @@ test('loadView: mPerClass subsets are seeded, reproducible and nested', async ()
   assert.ok(s10.every((i) => s50.has(i)));
 });
 
+test('loadView: large images decode just the chosen files — the same files as at 32 px', async () => {
+  const big = await loadView('digits-5-9', { split: 'val', mPerClass: 2, seed: 4, imgSize: 128 });
+  const small = await loadView('digits-5-9', { split: 'val', mPerClass: 2, seed: 4, imgSize: 32 });
+  assert.deepEqual([big.labels.length, big.height, big.channels], [10, 128, 3]);
+  assert.deepEqual(big.labels, small.labels);
+  const mean = (a: Float32Array, i: number, per: number): number => a.subarray(i * per, (i + 1) * per).reduce((s, v) => s + v, 0) / per;
+  for (let i = 0; i < 10; i++) {
+    const [mb, ms] = [mean(big.images, i, 128 * 128 * 3), mean(small.images, i, 32 * 32 * 3)];
+    assert.ok(Math.abs(mb - ms) < 0.02, `image ${i}: mean ${mb} at 128 px vs ${ms} at 32 px`);
+  }
+});
+
 test('loadView: errors name the bad option', async () => {
   await assert.rejects(loadView('digits-3-4' as never, { split: 'train' }), /unknown view 'digits-3-4'.*digits-5-9/);
   await assert.rejects(loadView('digits', { split: 'test' as never }), /split must be 'train' or 'val'/);
@@ -85,13 +97,14 @@ test('loadView: errors name the bad option', async () => {
   assert.deepEqual(listViews().find((v) => v.name === 'digits-5-9')!.trainPerClass, [663, 814, 870, 744, 778]);
 });
 
-test('a damaged cache (file missing, file changed) is detected and rebuilt; an intact one is a fast no-op', async () => {
-  const src = await ensureEmbedded('digits');
+for (const name of ['digits', 'digits-m'] as const)
+test(`${name}: a damaged cache (file missing, changed, extra) is detected and repaired byte for byte; an intact one is a fast no-op`, async () => {
+  const src = await ensureEmbedded(name);
   const dir = tmpDir();
   try {
     // A copy of 40 files with a manifest listing just them (copying all 10,000 takes long on a slow disk);
     // the check and the repair are driven by the manifest, so this exercises the same code.
-    const copy = path.join(dir, 'digits');
+    const copy = path.join(dir, name);
     const manifest = JSON.parse(fs.readFileSync(path.join(src, 'manifest.json'), 'utf8'));
     const keep = Object.keys(manifest.files).filter((f) => f.startsWith('val/3/') || f.startsWith('train/8/')).filter((_, i) => i % 20 === 0);
     manifest.files = Object.fromEntries(keep.map((f) => [f, manifest.files[f]]));
@@ -101,7 +114,7 @@ test('a damaged cache (file missing, file changed) is detected and rebuilt; an i
     }
     fs.writeFileSync(path.join(copy, 'manifest.json'), JSON.stringify(manifest));
     const t0 = Date.now();
-    assert.equal(await ensureEmbedded('digits', { root: copy }), copy);
+    assert.equal(await ensureEmbedded(name, { root: copy }), copy);
     const noOpMs = Date.now() - t0;
     const victim = path.join(copy, 'val', '3', fs.readdirSync(path.join(copy, 'val', '3'))[0]);
     const changed = path.join(copy, 'train', '8', fs.readdirSync(path.join(copy, 'train', '8'))[5]);
@@ -110,17 +123,17 @@ test('a damaged cache (file missing, file changed) is detected and rebuilt; an i
     fs.writeFileSync(changed, Buffer.concat([original.subarray(0, 50), Buffer.from('xx'), original.subarray(52)]));
     resetEmbeddedChecks();
     const logs: string[] = [];
-    await ensureEmbedded('digits', { root: copy, log: (m) => logs.push(m) });
+    await ensureEmbedded(name, { root: copy, log: (m) => logs.push(m) });
     assert.match(logs.join('\n'), /damaged \(2 problem\(s\).*changed train\/8.*missing val\/3/);
     assert.ok(fs.existsSync(victim));
     assert.deepEqual(fs.readFileSync(changed), original);
     assert.ok(noOpMs < 2000, `no-op check took ${noOpMs} ms`);
     // an extra file is found and removed too
-    fs.writeFileSync(path.join(copy, 'val', '3', 'stray.png'), 'not a digit');
+    fs.writeFileSync(path.join(copy, 'val', '3', 'stray copy.png'), 'not a digit');
     resetEmbeddedChecks();
-    await ensureEmbedded('digits', { root: copy, log: (m) => logs.push(m) });
-    assert.match(logs.at(-1)!, /unexpected file val\/3\/stray.png/);
-    assert.ok(!fs.existsSync(path.join(copy, 'val', '3', 'stray.png')));
+    await ensureEmbedded(name, { root: copy, log: (m) => logs.push(m) });
+    assert.match(logs.at(-1)!, /unexpected file val\/3\/stray copy.png/);
+    assert.ok(!fs.existsSync(path.join(copy, 'val', '3', 'stray copy.png')));
   } finally {
     rmTmp(dir);
     resetEmbeddedChecks();

@@ -28,7 +28,9 @@ test('scanImageFolder: a root holding train/ and val/ gives a split column, or o
   assert.deepEqual(all.column('split').values, ['train', 'train', 'train', 'train', 'val', 'val']);
   const val = await scanImageFolder(root, { split: 'val' });
   assert.deepEqual(val.column('label').values, ['ants', 'bees']);
-  await assert.rejects(scanImageFolder(root, { split: 'test' }), /Split folder 'test' missing in .*splits \(found: train, val\)/);
+  fs.writeFileSync(path.join(root, 'README.txt'), 'about the data');
+  assert.deepEqual((await listImageFolder(root)).skipped.map((x) => [path.basename(x.path), x.reason]), [['README.txt', 'a file beside the split folders']]);
+  await assert.rejects(scanImageFolder(root, { split: 'test' }), /Split folder 'test' missing in .*splits \(found: (train, val|val, train)\)/);
 });
 
 test('fitLabelEncoder: fitted on train (sorted classes like sklearn), applied to val; an unseen label is an error naming it', () => {

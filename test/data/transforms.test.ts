@@ -78,7 +78,7 @@ test('normalize is (x / maxPixelValue − mean) / std per channel (albumentation
   assert.ok(Math.abs(t.data[5] - img.data[5] / 255) < 1e-7);
 });
 
-test('resize: antialiased bilinear like PIL/torchvision (triangle filter twice as wide when halving), hand-computed reference', async () => {
+test('resize: bilinear with half-pixel centres (tf reference when enlarging), antialiased like PIL when shrinking (hand-computed)', async () => {
   // one row, 12 → 6 pixels (scale 2): output i averages inputs with weights max(0, 1 − |j + ½ − 2(i + ½)| / 2)
   const w = 12;
   const r = new Rng(5);
@@ -97,9 +97,12 @@ test('resize: antialiased bilinear like PIL/torchvision (triangle filter twice a
     }
     assert.ok(Math.abs(out.data[i * 3] - sum / ws) <= 1, `pixel ${i}: ${out.data[i * 3]} vs ${(sum / ws).toFixed(1)}`);
   }
-  const small = randomImage(4, 3, 3, 5);
-  const up = (await resize(20, 30)(small, new Rng(0))) as RawImage;
-  assert.deepEqual([up.height, up.width, up.channels], [20, 30, 3]);
+  // enlarging: exactly tf.image.resizeBilinear with half-pixel centres (cv2 / PIL convention), up to rounding
+  const small = randomImage(7, 5, 3, 5);
+  const up = (await resize(20, 13)(small, new Rng(0))) as RawImage;
+  assert.deepEqual([up.height, up.width, up.channels], [20, 13, 3]);
+  const ref = tf.image.resizeBilinear(asTensor(small), [20, 13], false, true).dataSync();
+  for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(up.data[i] - ref[i]) <= 0.5 + 1e-4, `pixel ${i}: ${up.data[i]} vs ${ref[i]}`);
   const flat: RawImage = { data: new Uint8Array(10 * 10).fill(33), height: 10, width: 10, channels: 1 };
   const f = (await resize(7, 3)(flat, new Rng(0))) as RawImage;
   assert.ok(f.channels === 1 && f.data.every((v) => v === 33));

@@ -117,3 +117,15 @@ test('ProgressBar on a terminal redraws one line with \\r', () => {
   assert.equal(lines.length, 2);
   assert.match(lines[1], /2\/2 100% · 1s · 2.00 it\/s · done\n$/);
 });
+
+test('showTable takes a real danfo DataFrame (index column) and matches the records rendering', async () => {
+  const dfd = await import('danfojs-node');
+  const df = new dfd.DataFrame({ strategy: ['freeze', 'fine-tune'], acc: [0.54321, 0.51] });
+  const ch = fakeChannel();
+  withChannel(ch, () => {
+    showTable(df);
+    showTable([{ strategy: 'freeze', acc: 0.54321 }, { strategy: 'fine-tune', acc: 0.51 }], { index: true });
+  });
+  assert.equal(ch.sent[0].bundle['text/plain'], '   strategy      acc\n0  freeze     0.5432\n1  fine-tune    0.51');
+  assert.deepEqual(ch.sent[0].bundle, ch.sent[1].bundle);
+});

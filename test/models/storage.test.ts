@@ -113,6 +113,7 @@ test('published backbone: a layers model over HTTP (127.0.0.1), cut at a named l
     // The cut base works as a transfer source too.
     const tm = buildTransferModel(bb.base!, { strategy: 'freeze', numClasses: 2, seed: 1 });
     assert.deepEqual(tm.model.outputs[0].shape, [null, 2]);
+    assert.deepEqual(tm.base.outputs[0].shape, [null, 4], 'a feature extractor is cut at its own output');
     await assert.rejects(loadPublishedBackbone({ url: `http://127.0.0.1:${port}/missing.json`, format: 'layers' }), /404/);
     bb.dispose();
     tm.model.dispose();

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { checkFiles, notebookProblems } from '../../scripts/check-notebooks';
 import { TSLAB_METADATA, validateNotebook } from '../../scripts/lib/nbformat';
+import { lintShorthand } from '../../scripts/notebooks/lint';
 
 const root = path.resolve(__dirname, '..', '..');
 const clean = () => ({
@@ -69,4 +70,20 @@ test('hygiene: kernelspec, duplicate ids, outputs and execution counts; --fix st
   assert.notEqual(after.cells[1].id, 'intro');
   assert.equal(after.cells[0].id, 'intro', 'valid ids are kept');
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('lint: a shorthand property naming an earlier cell\'s binding is reported (tslab ReferenceError), patterns are not', () => {
+  const cell = (id: string, source: string) => ({ id, cell_type: 'code' as const, metadata: {}, source, outputs: [], execution_count: null });
+  const problems = lintShorthand([
+    cell('a', "import * as kit from '..';\nlet seed = 42;\nconst { x, y: z } = { x: 1, y: 2 };\nfunction f() { return 1; }"),
+    // each of these was checked to throw "ReferenceError: … is not defined" in tslab 1.0.22
+    cell('b', 'const cfg = { ...kit.DEFAULT_CONFIG, seed };\nconsole.log({ f, n: x });'),
+    // patterns, long-hand properties, strings, comments, calls inside literals, own declarations: fine
+    cell('c', "const rows = [{ seed: 1 }].map(({ seed }) => seed);\nconst o = { seed: seed, t: g(x, z) };\n// { seed }\nconst s = '{ z }';\nconst w = 1;\nconsole.log({ w });"),
+  ]);
+  assert.deepEqual(problems.map((p) => p.split(' — ')[0]), [
+    "cells[1]: shorthand property { seed } names 'seed' from an earlier cell",
+    "cells[1]: shorthand property { f } names 'f' from an earlier cell",
+  ]);
+  assert.match(problems[0], /write \{ seed: seed \}/);
 });

@@ -104,6 +104,13 @@ test('the runner executes every fixture and reports each outcome', { timeout: 12
   assert.equal(barOut[0].output_type, 'display_data');
   assert.match(barOut[0].data['text/plain'], /^epochs .* 3\/3 100%.*done · loss 0\.3333$/);
   assert.match(barOut[0].data['text/html'], /<progress value="3" max="3"/);
+  // multi-MIME bundles from the library survive the kernel as one display_data each
+  const helpers = ok.cells.find((c) => cellSource(c).includes('showTable('))!;
+  assert.deepEqual((helpers.outputs as Array<{ output_type: string; data: object }>).map((o) => [o.output_type, Object.keys(o.data).sort()]), [
+    ['display_data', ['text/html', 'text/plain']],
+    ['display_data', ['application/vnd.plotly.v1+json', 'text/plain']],
+    ['display_data', ['image/png', 'text/plain']],
+  ]);
   // partial outputs kept for the failures
   assert.deepEqual(read('exit').cells[0].outputs, [{ output_type: 'stream', name: 'stdout', text: 'about to exit\n' }]);
   assert.equal(read('type-error').cells[2].execution_count, null);

@@ -116,6 +116,9 @@ test('the site renders offline in Chromium: math, highlighted code, plots, table
     await page.waitForSelector('.slide.active .kit-plot g.trace', { timeout: 30_000 });
     assert.ok(Number((await page.evaluate(() => getComputedStyle(document.body).fontSize)).replace('px', '')) >= 24, 'big font for projectors');
     await page.screenshot({ path: path.join(root, 'build', 'site-test-slides.png') });
+    await page.keyboard.press('c');
+    assert.equal(await page.locator('.slide.active .cell.code .input').isVisible(), false, 'c hides code');
+    await page.keyboard.press('c');
     await page.keyboard.press('Home');
     assert.equal(await page.locator('#slide-counter').innerText(), '1 / 3');
     assert.deepEqual(problems, [], 'no console errors or failed requests');

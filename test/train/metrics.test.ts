@@ -20,6 +20,7 @@ interface Case {
   y_pred: number[];
   target_names?: string[];
   digits?: number;
+  labels?: number[];
   report: string;
   report_warnings: string[];
   accuracy: number;
@@ -68,23 +69,23 @@ for (const [name, c] of Object.entries(fixtures.cases)) {
   test(`classificationReport prints exactly as sklearn ${fixtures.sklearn_version} (${name})`, () => {
     let text = '';
     const warnings = warningsDuring(() => {
-      text = classificationReport(c.y_true, c.y_pred, { targetNames: c.target_names, digits: c.digits }).text;
+      text = classificationReport(c.y_true, c.y_pred, { targetNames: c.target_names, digits: c.digits, labels: c.labels }).text;
     });
     assert.equal(text, c.report);
     assert.deepEqual(warnings, c.report_warnings);
   });
 
   test(`per-class and averaged scores match sklearn (${name})`, () => {
-    const per = precisionRecallF1Support(c.y_true, c.y_pred, { zeroDivision: 0 });
+    const per = precisionRecallF1Support(c.y_true, c.y_pred, { zeroDivision: 0, labels: c.labels });
     close(per.precision, c.precision, 'precision');
     close(per.recall, c.recall, 'recall');
     close(per.f1, c.f1, 'f1');
     assert.deepEqual(per.support, c.support);
     for (const avg of ['macro', 'weighted', 'micro'] as const) {
-      const a = precisionRecallF1Support(c.y_true, c.y_pred, { average: avg, zeroDivision: 0 });
+      const a = precisionRecallF1Support(c.y_true, c.y_pred, { average: avg, zeroDivision: 0, labels: c.labels });
       close([a.precision, a.recall, a.f1], [c.averages[avg].precision, c.averages[avg].recall, c.averages[avg].f1], avg);
     }
-    close([f1Score(c.y_true, c.y_pred, { zeroDivision: 0 })], [c.f1_macro], 'f1Score macro');
+    close([f1Score(c.y_true, c.y_pred, { zeroDivision: 0, labels: c.labels })], [c.f1_macro], 'f1Score macro');
     close([accuracy(c.y_true, c.y_pred)], [c.accuracy], 'accuracy');
     assert.deepEqual(confusionMatrix(c.y_true, c.y_pred), c.confusion_matrix);
   });

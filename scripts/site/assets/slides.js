@@ -1,4 +1,5 @@
-// Presenting mode: one slide at a time, keyboard navigation (→ ← space PageUp/PageDown Home End, f fullscreen, Esc back).
+// Presenting mode: one slide at a time, keyboard navigation (→ ← space PageUp/PageDown Home End, c code on/off,
+// f full screen, Esc back to the notebook page).
 (function () {
   var slides = [].slice.call(document.querySelectorAll('.slide'));
   var counter = document.getElementById('slide-counter');
@@ -12,6 +13,16 @@
     if (location.hash !== '#' + (current + 1)) history.replaceState(null, '', '#' + (current + 1));
     slides[current].scrollTop = 0;
     if (window.kitDrawPlots) window.kitDrawPlots(slides[current]);
+    fit(slides[current]);
+  }
+  // A slide taller than the screen is shrunk (down to 60 %) before it has to scroll.
+  function fit(slide) {
+    var size = 1;
+    slide.style.fontSize = '';
+    while (slide.scrollHeight > slide.clientHeight + 2 && size > 0.6) {
+      size -= 0.05;
+      slide.style.fontSize = size + 'em';
+    }
   }
   document.addEventListener('keydown', function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
@@ -20,6 +31,7 @@
     else if (k === 'ArrowLeft' || k === 'PageUp' || k === 'Backspace' || k === 'p') { show(current - 1); e.preventDefault(); }
     else if (k === 'Home') show(0);
     else if (k === 'End') show(slides.length - 1);
+    else if (k === 'c') { document.body.classList.toggle('hide-code'); if (window.kitDrawPlots) window.kitDrawPlots(slides[current]); }
     else if (k === 'f') { if (!document.fullscreenElement) document.documentElement.requestFullscreen().catch(function () {}); else document.exitFullscreen(); }
     else if (k === 'Escape' && !document.fullscreenElement) location.href = document.body.getAttribute('data-notebook');
   });
