@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           32 px, wasm (+ cpu for one step), no data rows
  *   npm run bench -- --json            one JSON object per row
  *   npm run bench -- --sizes=32,64 --backends=wasm,cpu --no-torch --no-source --no-data
+ *   npm run bench -- --kernels         the kit's replacement wasm kernels against the originals only
  *   npm run bench -- --threads=2       wasm with 2 threads (experimental under Node, see docs/backend.md)
  */
 import * as fs from 'fs';
@@ -16,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { availableBackends, useBackend, type BackendName } from '../lib/backend';
 import { repoRoot } from '../lib/config';
 import { benchModel, buildReferenceCnn, type BenchBudget } from './bench/reference';
+import { compareKernels } from './bench/kernels';
 import { benchTorch } from './bench/torch';
 import type { BenchRow } from './bench/types';
 
@@ -140,6 +142,12 @@ async function main(): Promise<void> {
   const log = (s: string) => (opts.json ? console.error(s) : console.log(s));
   const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
   log(`bench on ${os.cpus().length} × ${cpuModel}, Node ${process.version}, tfjs ${tf.version_core}${opts.quick ? ' (quick)' : ''}`);
+  if (process.argv.includes('--kernels')) {
+    for (const c of await compareKernels()) {
+      log(`${c.kernel} (${c.shapes}): kit ${c.kitMs.toFixed(2)} ms, wasm's own ${c.wasmMs.toFixed(2)} ms CPU time (${(c.wasmMs / c.kitMs).toFixed(1)}×)`);
+    }
+    return;
+  }
   const available = await availableBackends();
   const backends = (opts.backends ?? available).filter((b) => {
     if (available.includes(b)) return true;

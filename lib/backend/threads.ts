@@ -47,7 +47,6 @@ export function prepareWasmThreads(threads: number): void {
     fs.writeFileSync(file, prelude + blob.kitText);
     return file;
   };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const osModule = require('os') as typeof os;
   const realCpus = osModule.cpus;
   osModule.cpus = () => {
@@ -59,6 +58,8 @@ export function prepareWasmThreads(threads: number): void {
     URL.createObjectURL = realCreate;
     osModule.cpus = realCpus;
     restore = null;
+    // The 8 pool workers have read their scripts by the time the backend is ready.
+    fs.rmSync(dir, { recursive: true, force: true });
   };
 }
 

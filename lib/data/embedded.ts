@@ -9,7 +9,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { cacheDir, DEFAULT_CONFIG, QUICK } from '../config';
 import { Rng } from '../random';
-import { decodeImage, floatPixels, resizePixels } from './image';
+import { decodeImage, floatPixels, lumaPixels, resizePixels } from './image';
 import { mapLimit } from './pool';
 import type { ImageArrays } from './types';
 
@@ -405,9 +405,7 @@ export function convertPixels(px: Uint8Array, size: number, fromChannels: number
   let img = px;
   let c = fromChannels;
   if (toChannels === 1 && c === 3) {
-    const grey = new Uint8Array(size * size);
-    for (let p = 0; p < grey.length; p++) grey[p] = Math.round(0.299 * img[p * 3] + 0.587 * img[p * 3 + 1] + 0.114 * img[p * 3 + 2]);
-    img = grey;
+    img = lumaPixels(img);
     c = 1;
   }
   if (toSize !== size) img = resizePixels(img, size, size, c, toSize, toSize);

@@ -2,7 +2,8 @@
  * Image transforms composable like albumentations: `compose([resize(32, 32), horizontalFlip(), normalize()])`.
  * A transform maps a `RawImage` (uint8 0–255 after decoding, or float32 in [0, 1]) to a new one, drawing
  * any randomness from the seeded `Rng` it is handed, so a seeded dataset augments identically run after run.
- * Decoding and blurring run on sharp (libvips); resizing, cropping, flips, rotation, colour and noise in plain loops.
+ * Decoding, blurring and large reductions run on sharp (libvips); other resizing, cropping, flips, rotation,
+ * colour and noise in plain loops.
  */
 import sharp from 'sharp';
 import { Rng } from '../random';
@@ -77,8 +78,13 @@ export function compose(transforms: Transform[]): Transform {
   };
 }
 
-/** Resize any image (uint8 or float) with `resizePixels`; float pixels go through uint8 and back. */
-function resizeImage(img: RawImage, height: number, width: number): RawImage {
+/**
+ * Resize any image (uint8 or float; float goes through uint8 and back). Shrinking on both axes runs on
+ * libvips (antialiased, within a few levels of PIL, several times faster for photos); enlarging uses
+ * `resizePixels` (exactly the cv2 / tf half-pixel bilinear convention, which libvips does not follow there).
+ */
+function resizeImage(img: RawImage, height: number, width: number): RawImage | Promise<RawImage> {
+  if (img.height >= height && img.width >= width) return viaSharp(img, (s) => s.resize(width, height, { fit: 'fill', kernel: 'linear' }));
   const isFloat = img.data instanceof Float32Array;
   const u8 = isFloat ? bytePixels(img.data as Float32Array) : (img.data as Uint8Array);
   const out = resizePixels(u8, img.height, img.width, img.channels, height, width);

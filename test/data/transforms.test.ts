@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../lib/random';
-import { decodeImage, RawImage } from '../../lib/data/image';
+import { decodeImage, RawImage, resizePixels } from '../../lib/data/image';
 import {
   blur,
   colorJitter,
@@ -103,6 +103,20 @@ test('resize: bilinear with half-pixel centres (tf reference when enlarging), an
   assert.deepEqual([up.height, up.width, up.channels], [20, 13, 3]);
   const ref = tf.image.resizeBilinear(asTensor(small), [20, 13], false, true).dataSync();
   for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(up.data[i] - ref[i]) <= 0.5 + 1e-4, `pixel ${i}: ${up.data[i]} vs ${ref[i]}`);
+  // shrinking on both axes runs on libvips: within a few levels of the same triangle filter on smooth content
+  const smooth: RawImage = { data: new Uint8Array(40 * 60 * 3), height: 40, width: 60, channels: 3 };
+  for (let i = 0; i < smooth.data.length; i++) smooth.data[i] = Math.round(127 + 100 * Math.sin(i / 3 / 60 / 3) * Math.cos((i / 3) % 60 / 7));
+  for (const [oh, ow] of [[20, 30], [30, 45], [13, 17]]) {
+    const viaVips = (await resize(oh, ow)(smooth, new Rng(0))) as RawImage;
+    const viaJs = resizePixels(smooth.data as Uint8Array, 40, 60, 3, oh, ow);
+    let worst = 0;
+    let total = 0;
+    for (let i = 0; i < viaJs.length; i++) {
+      worst = Math.max(worst, Math.abs(viaVips.data[i] - viaJs[i]));
+      total += Math.abs(viaVips.data[i] - viaJs[i]);
+    }
+    assert.ok(worst <= 6 && total / viaJs.length < 1, `40×60 → ${oh}×${ow}: libvips vs resizePixels max ${worst}, mean ${total / viaJs.length}`);
+  }
   const flat: RawImage = { data: new Uint8Array(10 * 10).fill(33), height: 10, width: 10, channels: 1 };
   const f = (await resize(7, 3)(flat, new Rng(0))) as RawImage;
   assert.ok(f.channels === 1 && f.data.every((v) => v === 33));
@@ -191,6 +205,10 @@ test('decodeImage: JPEG, PNG, WebP, grey, grey+alpha, RGBA (flattened on white),
   assert.equal(grey.channels, 3);
   assert.ok(grey.data.every((v) => v === 90), 'grey replicated to RGB');
   assert.equal((await decodeImage(path.join(dir, 'grey.png'), { channels: 1 })).data.length, 48);
+  // one channel: PIL's convert('L') luma, by hand
+  const lum = await decodeImage(path.join(dir, 'rgb.png'), { channels: 1 });
+  assert.equal(lum.channels, 1);
+  for (let p = 0; p < 48; p++) assert.equal(lum.data[p], Math.round(0.299 * rgb[p * 3] + 0.587 * rgb[p * 3 + 1] + 0.114 * rgb[p * 3 + 2]));
   const a = await decodeImage(path.join(dir, 'rgba.png'));
   assert.deepEqual(Array.from(a.data.subarray(0, 3)), [255, 255, 255], 'transparent → white');
   assert.deepEqual(Array.from(a.data.subarray(30 * 3, 30 * 3 + 3)), [200, 0, 0], 'opaque kept');
