@@ -1,6 +1,6 @@
 /**
  * `npm run compare -- [--source NAME|DIR] --target NAME|FOLDER [--strategies scratch,freeze,finetune,…]
- *                     --m N[,N…] --seeds K [--json] [--quick] [--steps N] [--min-epochs E] [--lr A,B,…] [--val-per-class N]
+ *                     --m N[,N…] --seeds K|S1,S2… [--json] [--quick] [--steps N] [--min-epochs E] [--lr A,B,…] [--val-per-class N]
  *                     [--cut-sweep [--cuts LAYER,LAYER…]]`
  *
  * Runs lib/train's compareStrategies (or cutSweep) from a terminal under the fair protocol: the same number
@@ -17,7 +17,8 @@ export interface CompareArgs {
   target: string;
   strategies?: string[];
   m: number[];
-  seeds: number;
+  /** A count K (seeds 1..K) or an explicit list. */
+  seeds: number | number[];
   json: boolean;
   quick: boolean;
   steps?: number;
@@ -30,7 +31,7 @@ export interface CompareArgs {
 
 const USAGE =
   'usage: npm run compare -- [--source NAME|DIR] --target VIEW|FOLDER [--strategies scratch,freeze,finetune] ' +
-  '--m N[,N…] --seeds K [--json] [--quick] [--steps N] [--min-epochs E] [--lr A,B] [--val-per-class N] [--cut-sweep [--cuts L1,L2]]';
+  '--m N[,N…] --seeds K|S1,S2… [--json] [--quick] [--steps N] [--min-epochs E] [--lr A,B] [--val-per-class N] [--cut-sweep [--cuts L1,L2]]';
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
@@ -61,9 +62,12 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
       case '--m':
         out.m = value().split(',').map((v) => positiveInt('--m', v));
         break;
-      case '--seeds':
-        out.seeds = positiveInt('--seeds', value());
+      case '--seeds': {
+        // `--seeds 3` = seeds 1, 2, 3; `--seeds 4,7` = exactly those.
+        const v = value();
+        out.seeds = v.includes(',') ? [...new Set(v.split(',').map((x) => positiveInt('--seeds', x)))] : positiveInt('--seeds', v);
         break;
+      }
       case '--steps':
         out.steps = positiveInt('--steps', value());
         break;
@@ -127,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const log = (msg: string) => process.stderr.write(msg + '\n');
-  log(`compare: ${args.source ?? 'digits-m-0-4'} → ${args.target}, strategies ${strategies.join(', ')}, m ${args.m.join(', ')}, ${args.seeds} seed(s), backend ${info.backend}${args.quick ? ', quick' : ''}`);
+  log(`compare: ${args.source ?? 'digits-m-0-4'} → ${args.target}, strategies ${strategies.join(', ')}, m ${args.m.join(', ')}, seeds ${Array.isArray(args.seeds) ? args.seeds.join(',') : `1..${args.seeds}`}, backend ${info.backend}${args.quick ? ', quick' : ''}`);
   const started = performance.now();
   const common = {
     source: args.source,

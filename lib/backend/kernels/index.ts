@@ -7,6 +7,10 @@ import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise_conv2d_backprop_input';
+import { sumConfig } from './sum';
+import { meanConfig } from './mean';
+import { identityConfig } from './identity';
+import { castConfig } from './cast';
 
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
@@ -16,6 +20,10 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropInputConfig,
   tileConfig,
   maxPoolGradConfig,
+  sumConfig,
+  meanConfig,
+  identityConfig,
+  castConfig,
 ];
 
 

@@ -1,0 +1,76 @@
+// The kit's wasm Sum, Mean (JS reductions over leading/middle axes), Identity and Cast (buffer sharing)
+// against tfjs's cpu kernels, on randomized shapes (batch 1, odd sizes), plus their buffer accounting.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, wasmDataBuffers } from '../../lib/backend';
+import { reductionView } from '../../lib/backend/kernels/reduce';
+import { Rng } from '../../lib/random';
+import { quickOr } from '../../lib/config';
+import { onBoth, relError } from './helpers';
+
+const TOL = 1e-4;
+
+before(async () => {
+  await initBackend({ backend: 'wasm' });
+});
+
+test('reductionView finds [kept, reduced, kept] layouts and leaves the rest to the backend', () => {
+  assert.deepEqual(reductionView([32, 16, 16, 64], [0, 1, 2]), { a: 1, r: 8192, b: 64 });
+  assert.deepEqual(reductionView([32, 16, 16, 64], [1, 2]), { a: 32, r: 256, b: 64 });
+  assert.deepEqual(reductionView([1, 5, 1, 3], [0, 1]), { a: 1, r: 5, b: 3 });
+  assert.equal(reductionView([4, 5, 6], [2]), null); // innermost: the backend needs no transpose
+  assert.equal(reductionView([4, 5, 6], [0, 2]), null); // interleaved
+  assert.equal(reductionView([4, 5, 6], []), null);
+});
+
+test('Sum and Mean match the cpu kernels (leading, middle, innermost, interleaved axes; keepDims; int32)', () => {
+  const rng = new Rng(21);
+  const axesChoices = [[0, 1, 2], [1, 2], [0], [1], [-2], [3], [0, 2], null, [0, 1, 2, 3]];
+  for (let t = 0; t < quickOr(40, 18); t++) {
+    const shape = [t % 5 === 0 ? 1 : 1 + rng.int(9), 1 + rng.int(7), 1 + rng.int(7), 1 + rng.int(70)];
+    const axis = axesChoices[t % axesChoices.length];
+    const keepDims = rng.bernoulli(0.5);
+    const dtype = t % 7 === 6 ? 'int32' : 'float32';
+    tf.tidy(() => {
+      tf.setBackend('cpu');
+      const x = dtype === 'int32' ? tf.randomUniform(shape, -50, 50, 'int32', t) : tf.randomNormal(shape, 0.5, 2, 'float32', t);
+      for (const kernel of ['Sum', 'Mean']) {
+        const [ref, got] = onBoth(kernel, { x }, { axis, keepDims });
+        assert.equal(got.dtype, ref.dtype, `${kernel} dtype`);
+        const err = relError(ref, got);
+        assert.ok(err <= TOL, `${kernel} [${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims} ${dtype}: rel. error ${err}`);
+      }
+    });
+  }
+  tf.setBackend('wasm');
+});
+
+test('Sum over the batch of a large activation (the batch-norm gradient shape) matches cpu', () => {
+  tf.tidy(() => {
+    tf.setBackend('cpu');
+    const x = tf.randomNormal([32, 8, 8, 96], 1, 3, 'float32', 4);
+    const [ref, got] = onBoth('Sum', { x }, { axis: [0, 1, 2], keepDims: false });
+    assert.ok(relError(ref, got) <= TOL, `rel. error ${relError(ref, got)}`);
+  });
+  tf.setBackend('wasm');
+});
+
+test('Identity and same-dtype Cast share the buffer on wasm: values, dtype, and no buffer left behind', () => {
+  tf.setBackend('wasm');
+  const before = wasmDataBuffers();
+  const x = tf.randomNormal([3, 5, 7], 0, 1, 'float32', 9);
+  const expected = Array.from(x.dataSync());
+  const y = tf.clone(x);
+  const z = tf.cast(x, 'float32');
+  const i = tf.cast(x, 'int32'); // a real conversion: the backend's kernel
+  x.dispose(); // the aliases keep the data alive
+  assert.deepEqual(Array.from(y.dataSync()), expected);
+  assert.deepEqual(Array.from(z.dataSync()), expected);
+  assert.equal(i.dtype, 'int32');
+  assert.deepEqual(Array.from(i.dataSync()), expected.map((v) => Math.trunc(v) + 0));
+  const w = tf.add(y, 1); // kernels reading an alias see the same values
+  assert.ok(Math.abs(w.dataSync()[4] - (expected[4] + 1)) < 1e-6);
+  tf.dispose([y, z, i, w]);
+  assert.equal(wasmDataBuffers(), before, 'every buffer freed once all aliases are disposed');
+});
