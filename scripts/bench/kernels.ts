@@ -49,6 +49,8 @@ export async function compareKernels(): Promise<KernelComparison[]> {
       { kernel: 'Conv2DBackpropInput', shapes: 'dy [32,8,8,64], W [3,3,32,64], s2', run: run('Conv2DBackpropInput', { dy: dy2, filter: w2 }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [32, 16, 16, 32] }) },
       { kernel: 'MaxPoolGrad', shapes: 'x [32,32,32,16], 2×2/2', run: run('MaxPoolGrad', { dy: dyp, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) },
       { kernel: 'Tile', shapes: '[1,1,1,96] × [32,16,16,1]', run: run('Tile', { x: s }, { reps: [32, 16, 16, 1] }) },
+      { kernel: 'Sum', shapes: '[32,32,32,16] over [0,1,2]', run: run('Sum', { x }, { axis: [0, 1, 2], keepDims: false }) },
+      { kernel: 'Mean', shapes: '[32,32,32,16] over [1,2]', run: run('Mean', { x }, { axis: [1, 2], keepDims: false }) },
     ];
   })();
   const kit = cases.map((c) => cpuMs(c.run));

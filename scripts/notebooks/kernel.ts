@@ -58,6 +58,17 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** True when something accepts TCP connections on ip:port. */
+function canConnect(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: ip, port });
+    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+    sock.setTimeout(1000, () => done(false));
+  });
+}
+
 /** The repository's tslab launcher. */
 export function defaultTslabBin(): string {
   return path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tslab');
@@ -90,8 +101,28 @@ export class KernelClient {
     this.connFile = connFile;
   }
 
-  /** Start a kernel, connect to it and wait for its kernel_info_reply. */
-  static async start(opts: KernelOptions): Promise<KernelClient> {
+  /**
+   * Start a kernel, connect to it and wait for its kernel_info_reply. A start-up that fails (tslab can crash
+   * while binding its sockets — a port taken by another process between our probe and its bind, or a
+   * message arriving while a bind is in progress) is retried with fresh ports, up to `attempts` times.
+   */
+  static async start(opts: KernelOptions, attempts = 3): Promise<KernelClient> {
+    let lastError: Error | null = null;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const k = await KernelClient.launch(opts);
+      try {
+        await k.connect(opts.startTimeout ?? 60);
+        return k;
+      } catch (e) {
+        await k.stop();
+        lastError = e as Error;
+        if (/cannot start /.test(k.log)) break; // the launcher itself is missing: retrying will not help
+      }
+    }
+    throw new Error(`${lastError?.message ?? 'unknown error'}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`);
+  }
+
+  private static async launch(opts: KernelOptions): Promise<KernelClient> {
     const [shell, iopub, stdin, control, hb] = await freePorts(5);
     const conn: ConnectionInfo = {
       transport: 'tcp', ip: '127.0.0.1', shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
@@ -102,12 +133,6 @@ export class KernelClient {
     fs.writeFileSync(connFile, JSON.stringify(conn), { mode: 0o600 });
     const k = new KernelClient(conn, connFile);
     k.spawn(opts);
-    try {
-      await k.connect(opts.startTimeout ?? 60);
-    } catch (e) {
-      await k.stop();
-      throw e;
-    }
     return k;
   }
 
@@ -137,7 +162,26 @@ export class KernelClient {
     proc.on('error', (err) => { this.log += `\ncannot start ${bin}: ${err.message}`; ended(null, null); });
   }
 
+  /**
+   * Wait until the kernel listens on all its ports (its binds are complete), so that no request reaches it
+   * mid-bind; fails fast when the process exits or reports an error during start-up.
+   */
+  private async waitListening(deadline: number): Promise<void> {
+    const c = this.conn;
+    const pending = new Set([c.shell_port, c.iopub_port, c.control_port, c.stdin_port, c.hb_port]);
+    while (pending.size > 0) {
+      if (this.exit) throw new KernelDiedError(this.exit, this.log);
+      if (/UnhandledPromiseRejection|EADDRINUSE|Socket is blocked/.test(this.log)) {
+        throw new Error(`tslab failed while starting: ${this.log.trim().slice(-500)}`);
+      }
+      if (Date.now() > deadline) throw new Error(`tslab kernel: ports ${[...pending].join(', ')} not listening in time\n${this.log}`);
+      for (const port of [...pending]) if (await canConnect(c.ip, port)) pending.delete(port);
+      if (pending.size > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   private async connect(timeoutSeconds: number): Promise<void> {
+    await this.waitListening(Date.now() + timeoutSeconds * 1000);
     const addr = (port: number) => `tcp://${this.conn.ip}:${port}`;
     this.shell.connect(addr(this.conn.shell_port));
     this.control.connect(addr(this.conn.control_port));

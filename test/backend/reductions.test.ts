@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, wasmDataBuffers } from '../../lib/backend';
 import { reductionView } from '../../lib/backend/kernels/reduce';
+import { setDepthwiseFilterJsMaxMacs } from '../../lib/backend/kernels/depthwise_conv2d_backprop_filter';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { onBoth, relError } from './helpers';
@@ -73,4 +74,53 @@ test('Identity and same-dtype Cast share the buffer on wasm: values, dtype, and 
   assert.ok(Math.abs(w.dataSync()[4] - (expected[4] + 1)) < 1e-6);
   tf.dispose([y, z, i, w]);
   assert.equal(wasmDataBuffers(), before, 'every buffer freed once all aliases are disposed');
+});
+
+test('MaxPoolGrad matches the cpu kernel exactly with ties (ReLU zeros, rounded values), batch 1, odd sizes', () => {
+  const rng = new Rng(31);
+  const configs: [number, number, 'same' | 'valid' | number][] = [[2, 2, 'valid'], [3, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid'], [3, 2, 1]];
+  for (let t = 0; t < quickOr(15, 10); t++) {
+    const [k, s, pad] = configs[t % configs.length];
+    const shape: [number, number, number, number] = [t % 3 === 0 ? 1 : 1 + rng.int(4), k + rng.int(9), k + rng.int(9), 1 + rng.int(7)];
+    tf.tidy(() => {
+      tf.setBackend('cpu');
+      // relu(round(x)) has many exact ties, including all-zero windows: the first maximum must win.
+      const input = tf.relu(tf.round(tf.randomNormal(shape, 0, 1.5, 'float32', t))) as tf.Tensor4D;
+      const output = tf.maxPool(input, k, s, pad);
+      const dy = tf.randomNormal(output.shape, 0, 1, 'float32', t + 70);
+      const [ref, got] = onBoth('MaxPoolGrad', { dy, input, output }, { filterSize: k, strides: s, pad });
+      assert.ok(relError(ref, got) <= 1e-6, `MaxPoolGrad [${shape}] k${k} s${s} pad ${pad}: rel. error ${relError(ref, got)}`);
+    });
+  }
+  tf.setBackend('wasm');
+});
+
+test('DepthwiseConv2dNativeBackpropFilter: the JavaScript loop and the XNNPACK formulation both match cpu', () => {
+  // kernels.test.ts covers small shapes (the JavaScript loop); here each case runs through both paths.
+  const cases: [[number, number, number, number], number, number, number, 'same' | 'valid'][] = [
+    [[1, 7, 9, 5], 3, 1, 2, 'same'],
+    [[3, 10, 8, 4], 3, 2, 1, 'same'],
+    [[2, 9, 9, 3], 5, 2, 2, 'valid'],
+    [[2, 6, 7, 6], 1, 1, 1, 'valid'],
+  ];
+  const old = setDepthwiseFilterJsMaxMacs(0);
+  try {
+    for (const [shape, k, s, m, pad] of cases) {
+      for (const limit of [0, Infinity]) {
+        setDepthwiseFilterJsMaxMacs(limit);
+        tf.tidy(() => {
+          tf.setBackend('cpu');
+          const x = tf.randomNormal(shape, 0, 1, 'float32', k * 10 + s) as tf.Tensor4D;
+          const w = tf.randomNormal([k, k, shape[3], m], 0, 1, 'float32', 3) as tf.Tensor4D;
+          const dy = tf.randomNormal(tf.depthwiseConv2d(x, w, s, pad).shape, 0, 1, 'float32', 4);
+          const [ref, got] = onBoth('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: s, dilations: 1, pad, filterShape: w.shape });
+          const err = relError(ref, got);
+          assert.ok(err <= TOL, `[${shape}] k${k} s${s} m${m} ${pad} (${limit === 0 ? 'XNNPACK' : 'JavaScript'}): rel. error ${err}`);
+        });
+      }
+    }
+  } finally {
+    setDepthwiseFilterJsMaxMacs(old);
+    tf.setBackend('wasm');
+  }
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { pair, runProgram } from './compose';
 
 /**
@@ -7,7 +8,10 @@ import { pair, runProgram } from './compose';
  * dW[i, j, c, m] = Σ_{n,y,x} x[n, y·s + i·d − pt, x·s + j·d − pl, c] · dy[n, y, x, c·M + m]
  * is ONE depthwise convolution over C·N channels with batch and channels swapped: input x as
  * [1, H, W, C·N], filter dy as [oh, ow, C·N, M], stride d, dilation s; the output [1, fh, fw, C·N·M] is
- * summed over n.
+ * summed over n. That conv is cheap in arithmetic but XNNPACK packs the huge "filter" dy each call and the
+ * two transposes move every element, so small problems (≤ JS_MAX_MACS multiply-adds, i.e. every layer of
+ * the kit's MBConv nets at 32–64 px) run instead as a direct loop in JavaScript on the wasm heap
+ * (`depthwiseFilterGradJs`, 3–5× faster there; float64 accumulation).
  */
 export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
@@ -36,6 +40,9 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
       );
     }
     const { top, left } = info.padInfo;
+    if (x.dtype === 'float32' && dy.dtype === 'float32' && n * oh * ow * fh * fw * c * m <= jsMaxMacs) {
+      return depthwiseFilterGradJs(backend as BackendWasm, x, dy, info, [fh, fw, c, m]);
+    }
     return runProgram(backend, (p) => {
       const xt = p.reshape(p.transpose(x, [1, 2, 3, 0]), [1, h, w, c * n]);
       const dy5 = p.reshape(dy, [n, oh, ow, c, m]);
@@ -51,3 +58,61 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
     });
   },
 };
+
+/** Multiply-adds up to which the direct JavaScript loop beats the XNNPACK formulation (measured, see docs). */
+export const JS_MAX_MACS = 8e6;
+let jsMaxMacs = JS_MAX_MACS;
+
+/** Sets the JavaScript/XNNPACK threshold of DepthwiseConv2dNativeBackpropFilter (tests, benchmarks); returns the old one. */
+export function setDepthwiseFilterJsMaxMacs(macs: number): number {
+  const old = jsMaxMacs;
+  jsMaxMacs = macs;
+  return old;
+}
+
+/** dW by direct summation over (n, oy, ox, tap), channels innermost (contiguous in x, dy and dW). */
+function depthwiseFilterGradJs(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  filterShape: [number, number, number, number],
+): tf.TensorInfo {
+  const [fh, fw, c, m] = filterShape;
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const cm = c * m;
+  const acc = new Float64Array(fh * fw * cm);
+  const out = backend.makeOutput(filterShape, 'float32');
+  // Heap views after makeOutput (allocating may grow and move the heap).
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let i = 0; i < fh; i++) {
+        const y = oy * sh + i * dh - top;
+        if (y < 0 || y >= h) continue;
+        for (let ox = 0; ox < ow; ox++) {
+          const db = ((b * oh + oy) * ow + ox) * cm;
+          for (let j = 0; j < fw; j++) {
+            const xx = ox * sw + j * dw - left;
+            if (xx < 0 || xx >= w) continue;
+            const xb = ((b * h + y) * w + xx) * c;
+            const ab = (i * fw + j) * cm;
+            if (m === 1) {
+              for (let k = 0; k < c; k++) acc[ab + k] += xv[xb + k] * dyv[db + k];
+            } else {
+              for (let k = 0; k < c; k++) {
+                const xval = xv[xb + k];
+                for (let q = 0; q < m; q++) acc[ab + k * m + q] += xval * dyv[db + k * m + q];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
+  return out;
+}
