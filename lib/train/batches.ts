@@ -95,6 +95,11 @@ export async function* onePass(
     yield* data as AsyncIterable<Batch>;
     return;
   }
+  if (Array.isArray(data)) {
+    // The caller owns an array's tensors and may read it again next epoch: hand out clones (shared buffers).
+    for (const b of data as Batch[]) yield { xs: tf.clone(b.xs), ...(b.ys ? { ys: tf.clone(b.ys) } : {}) };
+    return;
+  }
   if (Symbol.iterator in (data as object)) {
     yield* data as Iterable<Batch>;
     return;

@@ -235,6 +235,20 @@ test('schedules and per-step learning rate', async () => {
   model.dispose();
 });
 
+test('an array of batches can be trained on for several epochs and stays the caller’s', async () => {
+  const model = tinyNet(37);
+  const data = blobs(16, 19);
+  const batches = [0, 8].map((start) => ({
+    xs: tf.tensor4d(data.images.subarray(start * 36, (start + 8) * 36), [8, 6, 6, 1]),
+    ys: tf.tensor1d(data.labels.subarray(start, start + 8), 'int32'),
+  }));
+  const h = await train(model, batches, { epochs: 3, lr: 0.01, seed: 0, progress: false });
+  assert.equal(h.steps, 6);
+  assert.ok(batches.every((b) => !b.xs.isDisposed && !b.ys.isDisposed));
+  tf.dispose(batches.flatMap((b) => [b.xs, b.ys]));
+  model.dispose();
+});
+
 test('errors say what is wrong', async () => {
   const model = tinyNet(29);
   await assert.rejects(train(model, blobs(4, 1), { epochs: 0, lr: 0.1, seed: 0 }), /epochs must be a positive integer/);

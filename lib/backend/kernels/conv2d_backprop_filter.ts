@@ -9,6 +9,10 @@ import { assertNHWC, pair, runProgram } from './compose';
  * [oh, ow, n, co], stride d (the forward dilation), dilation s (the forward stride), pads (pt, pl) and
  * whatever bottom/right pad makes the output exactly [ci, fh, fw, co]; then transpose to [fh, fw, ci, co].
  * XNNPACK's forward conv does the heavy lifting (≈ 10× faster than im2col with strided slices).
+ *
+ * Tried and dropped (second pass): folding the width into the channels (fw column-shifted copies of x as
+ * [ci, H, fw, ow·n], dy as [oh, 1, ow·n, co]) so XNNPACK's GEMM sees oh taps of ow·n channels instead of
+ * oh·ow taps of n: 1.3× less CPU per isolated call with ci ≥ 16, but no faster inside a training step.
  */
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,

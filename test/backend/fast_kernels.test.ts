@@ -1,5 +1,5 @@
-// The kit's wasm Sum, Mean (JS reductions over leading/middle axes), Identity and Cast (buffer sharing)
-// against tfjs's cpu kernels, on randomized shapes (batch 1, odd sizes), plus their buffer accounting.
+// The kit's second-pass wasm kernels against tfjs's cpu kernels on randomized shapes (batch 1, odd sizes): Sum and
+// Mean (JS reductions), Identity/Cast (shared buffers), MaxPoolGrad with ties, both paths of the depthwise filter gradient.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
