@@ -148,6 +148,8 @@ async function main(): Promise<void> {
     }
     return;
   }
+  // Threads must be chosen before wasm initialises, which availableBackends() does.
+  if (opts.threads != null && opts.threads > 1) await useBackend('wasm', opts.threads);
   const available = await availableBackends();
   const backends = (opts.backends ?? available).filter((b) => {
     if (available.includes(b)) return true;

@@ -124,3 +124,18 @@ test('DepthwiseConv2dNativeBackpropFilter: the JavaScript loop and the XNNPACK f
     tf.setBackend('wasm');
   }
 });
+
+test('MaxPoolGrad: windows of −∞ and NaN give the cpu kernel\'s result (2×2 fast path and general path)', () => {
+  const vals = [-Infinity, -Infinity, NaN, 2, -Infinity, -Infinity, 1, NaN, NaN, NaN, 0, 0, NaN, NaN, 0, 0];
+  for (const [k, s] of [[2, 2], [3, 2]]) {
+    tf.tidy(() => {
+      tf.setBackend('cpu');
+      const input = tf.tensor4d(vals, [1, 4, 4, 1]);
+      const output = tf.maxPool(input, k, s, 'valid');
+      const dy = tf.randomNormal(output.shape, 0, 1, 'float32', 5);
+      const [ref, got] = onBoth('MaxPoolGrad', { dy, input, output }, { filterSize: k, strides: s, pad: 'valid' });
+      assert.deepEqual(Array.from(got.dataSync()), Array.from(ref.dataSync()), `k${k} s${s}`);
+    });
+  }
+  tf.setBackend('wasm');
+});
