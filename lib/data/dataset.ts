@@ -232,7 +232,7 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Batches decoded ahead of the consumer (default 2; 0 = load on demand). */
   prefetch?: number;
-  /** Samples decoded at once within a batch (default 4). */
+  /** Samples decoded at once within a batch (default: the whole batch, at most 32). */
   concurrency?: number;
   /** Drop the last, smaller batch (default false). */
   dropLast?: boolean;
@@ -266,7 +266,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       shuffle: false,
       seed: DEFAULT_CONFIG.seed,
       prefetch: 2,
-      concurrency: 4,
+      concurrency: Math.min(opts.batchSize, 32),
       dropLast: false,
       ...opts,
     };
@@ -350,6 +350,10 @@ export class DataLoader implements AsyncIterable<Batch> {
     };
     launch();
     while (pending.length > 0) {
+      // One event-loop turn per batch: a consumer that trains on the main thread (wasm, cpu) awaits only
+      // already-settled promises, so without it the decodes that finished in sharp's threads during the last
+      // step would wait for their callbacks until the loader runs dry — loading and training would not overlap.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const b = await pending.shift()!;
       launch();
       if (b.n === 0) continue;

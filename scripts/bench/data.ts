@@ -11,7 +11,11 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { QUICK } from '../../lib/config';
 import { Rng } from '../../lib/random';
-import { DataLoader, ImageDataset } from '../../lib/data/dataset';
+import { initBackend } from '../../lib/backend';
+import { ArrayDataset, DataLoader, ImageDataset } from '../../lib/data/dataset';
+import { decodeImage, floatPixels } from '../../lib/data/image';
+import { buildTransferModel, loadSourceModel } from '../../lib/models';
+import { train } from '../../lib/train';
 import { ensureEmbedded, loadView } from '../../lib/data/embedded';
 import { listImageFolder } from '../../lib/data/folder';
 import { colorJitter, compose, horizontalFlip, normalize, randomResizedCrop, resize, rotate, toTensor, Transform } from '../../lib/data/transforms';
@@ -59,8 +63,111 @@ async function rate(paths: string[], transform: Transform, batchSize: number): P
   return (n / (performance.now() - t0)) * 1000;
 }
 
-/** Decoded + transformed images per second at 32, 64 and 224 px (JPEG files, prefetching DataLoader). */
-export async function benchData(opts: { sizes?: number[]; images?: number; batchSize?: number } = {}): Promise<DataBenchRow[]> {
+/** One "loader → training" row: images/s of a training epoch fed by one kind of loader. */
+export interface DataTrainBenchRow extends BenchRow {
+  model: 'loader+train';
+  /** Which feed: 'array' (in-memory ArrayDataset), 'files+aug' (ImageDataset, notebook 05 pipeline), 'files' (no augmentation). */
+  feed: 'array' | 'files+aug' | 'files';
+  strategy: 'finetune' | 'freeze';
+  /** Best of the rounds (median when more than 2), images per second. */
+  trainImagesPerSec: number;
+  /** Every round's figure, in run order (variants interleaved). */
+  rounds: number[];
+  /** The loader alone (no training), images per second. */
+  loaderImagesPerSec: number;
+  images: number;
+}
+
+/** Median of a few numbers. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Does the loader slow training? Trains the shipped source model (digits-m-0-4, finetune and freeze, batch 32,
+ * one epoch per round) on `images` digits-m 5–9 train files fed by (a) an in-memory ArrayDataset of the same
+ * images, (b) an ImageDataset over the JPEG files with notebook 05's augmentation, (c) the same without
+ * augmentation; the variants alternate round by round in one process, so machine load hits them alike.
+ */
+export async function benchLoaderTraining(opts: { images?: number; rounds?: number; batchSize?: number; log?: (s: string) => void } = {}): Promise<DataTrainBenchRow[]> {
+  const images = opts.images ?? (QUICK ? 256 : 1024);
+  const rounds = opts.rounds ?? (QUICK ? 1 : 3);
+  const batchSize = opts.batchSize ?? 32;
+  const log = opts.log ?? (() => undefined);
+  await initBackend();
+  const backend = tf.getBackend();
+  const root = await ensureEmbedded('digits-m');
+  const scan = await listImageFolder(path.join(root, 'train'));
+  const classes = ['5', '6', '7', '8', '9'];
+  const all = scan.paths.map((p, i) => ({ p, y: classes.indexOf(scan.labels[i]) })).filter((e) => e.y >= 0);
+  const step = Math.max(1, Math.floor(all.length / images));
+  const picked = all.filter((_, i) => i % step === 0).slice(0, images);
+  const paths = picked.map((e) => e.p);
+  const labels = Int32Array.from(picked, (e) => e.y);
+  // (a) the very same images, decoded once into memory
+  const per = 32 * 32 * 3;
+  const arr = new Float32Array(paths.length * per);
+  for (let i = 0; i < paths.length; i++) arr.set(floatPixels((await decodeImage(paths[i], { size: [32, 32] })).data), i * per);
+  const arrays = { images: arr, labels, height: 32, width: 32, channels: 3, classes };
+  // notebook 05 (digits-m: no flip)
+  const augT = compose([randomResizedCrop(32, 32, { scale: [0.8, 1], p: 1 }), rotate(12, { p: 0.7 }), colorJitter({ p: 0.5 }), toTensor()]);
+  const plainT = compose([resize(32, 32), toTensor()]);
+  const feeds = {
+    array: () => new DataLoader(new ArrayDataset(arrays), { batchSize, shuffle: true, seed: 1 }),
+    'files+aug': () => new DataLoader(new ImageDataset(paths, labels, augT, { classes, seed: 1 }), { batchSize, shuffle: true, seed: 1 }),
+    files: () => new DataLoader(new ImageDataset(paths, labels, plainT, { classes, seed: 1 }), { batchSize, shuffle: true, seed: 1 }),
+  } as const;
+  const names = Object.keys(feeds) as Array<keyof typeof feeds>;
+  const loaderRate = async (loader: DataLoader): Promise<number> => {
+    const t0 = performance.now();
+    let n = 0;
+    for await (const b of loader) {
+      n += b.xs.shape[0];
+      tf.dispose([b.xs, b.ys!]);
+    }
+    return (n / (performance.now() - t0)) * 1000;
+  };
+  const loaderAlone: Record<string, number> = {};
+  for (const f of names) loaderAlone[f] = (await loaderRate(feeds[f]())) && (await loaderRate(feeds[f]())); // second pass: warm
+  const source = await loadSourceModel('digits-m-0-4');
+  const rows: DataTrainBenchRow[] = [];
+  for (const strategy of ['finetune', 'freeze'] as const) {
+    const tm = buildTransferModel(source, { strategy, numClasses: classes.length, seed: 1 });
+    const epoch = async (f: keyof typeof feeds): Promise<number> => {
+      const h = await train(tm, feeds[f](), { epochs: 1, lr: 1e-3, seed: 1, progress: false });
+      return h.history.imagesPerSec[0];
+    };
+    await epoch('array'); // warm up kernels and the optimizer's code paths
+    const got: Record<string, number[]> = Object.fromEntries(names.map((f) => [f, []]));
+    for (let r = 0; r < rounds; r++)
+      for (const f of names) {
+        got[f].push(await epoch(f));
+        log(`${strategy} ${f} round ${r + 1}: ${got[f][r].toFixed(0)} img/s`);
+      }
+    for (const f of names)
+      rows.push({
+        backend,
+        model: 'loader+train',
+        feed: f,
+        strategy,
+        imageSize: 32,
+        batchSize,
+        trainImagesPerSec: rounds > 2 ? median(got[f]) : Math.max(...got[f]),
+        inferImagesPerSec: null,
+        rounds: got[f],
+        loaderImagesPerSec: loaderAlone[f],
+        images: paths.length,
+        note: `digits-m-0-4 ${strategy} on ${paths.length} digits-m 5-9 images, 1 epoch × ${rounds} rounds interleaved; feed ${f}; loader alone ${loaderAlone[f].toFixed(0)} img/s`,
+      });
+    tm.model.dispose();
+  }
+  source.model.dispose();
+  return rows;
+}
+
+/** Decoded + transformed images per second at 32, 64 and 224 px (JPEG files, prefetching DataLoader); `train` adds the loader→training rows. */
+export async function benchData(opts: { sizes?: number[]; images?: number; batchSize?: number; train?: boolean } = {}): Promise<Array<DataBenchRow | DataTrainBenchRow>> {
   const sizes = opts.sizes ?? [32, 64, 224];
   const images = opts.images ?? (QUICK ? 64 : 256);
   const batchSize = opts.batchSize ?? 32;
@@ -69,7 +176,7 @@ export async function benchData(opts: { sizes?: number[]; images?: number; batch
   try {
     const paths = await makeJpegs(dir, images);
     await rate(paths.slice(0, batchSize), resize(32, 32), batchSize); // warm up sharp/libvips
-    const rows: DataBenchRow[] = [];
+    const rows: Array<DataBenchRow | DataTrainBenchRow> = [];
     for (const s of sizes) {
       const trainT = compose([randomResizedCrop(s, s), horizontalFlip(), colorJitter({ brightness: 0.2, contrast: 0.2 }), normalize()]);
       const evalT = compose([resize(s, s), normalize()]);
@@ -104,6 +211,7 @@ export async function benchData(opts: { sizes?: number[]; images?: number; batch
       images: mPaths.length,
       note: `${mPaths.length} digits-m JPEG 32×32 files; train = crop+rotate+jitter, infer = resize; prefetch 2`,
     });
+    if (opts.train) rows.push(...(await benchLoaderTraining({ batchSize })));
     return rows;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -136,6 +244,27 @@ export async function measureDomainDistance(opts: { mPerClass?: number; epochs?:
 if (require.main === module && process.argv.includes('--distance')) {
   measureDomainDistance().then(
     (rows) => rows.forEach((r) => console.log(JSON.stringify(r))),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else if (require.main === module && process.argv.includes('--train')) {
+  const uptime = (): string => spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+  console.log(`before: ${uptime()}`);
+  console.log(`backend: ${process.env.KIT_BACKEND ?? '(auto)'}`);
+  benchLoaderTraining({ log: console.log }).then(
+    (rows) => {
+      console.log(`after: ${uptime()}; backend ${rows[0]?.backend}`);
+      for (const s of ['finetune', 'freeze']) {
+        const base = rows.find((r) => r.strategy === s && r.feed === 'array')!.trainImagesPerSec;
+        for (const r of rows.filter((x) => x.strategy === s))
+          console.log(
+            `${s.padEnd(8)} ${r.feed.padEnd(9)} train ${r.trainImagesPerSec.toFixed(0).padStart(5)} img/s (${((r.trainImagesPerSec / base - 1) * 100).toFixed(0).padStart(4)} % vs array; rounds ${r.rounds.map((x) => x.toFixed(0)).join(', ')})  loader alone ${r.loaderImagesPerSec.toFixed(0)} img/s`,
+          );
+      }
+      console.log(JSON.stringify(rows));
+    },
     (err) => {
       console.error(err);
       process.exit(1);

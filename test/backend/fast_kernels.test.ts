@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, wasmDataBuffers } from '../../lib/backend';
 import { reductionView } from '../../lib/backend/kernels/reduce';
 import { setDepthwiseFilterJsMaxMacs } from '../../lib/backend/kernels/depthwise_conv2d_backprop_filter';
+import { setConv2DFilterGradMode, type FilterGradMode } from '../../lib/backend/kernels/conv2d_backprop_filter';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { onBoth, relError } from './helpers';
@@ -138,4 +139,38 @@ test('MaxPoolGrad: windows of −∞ and NaN give the cpu kernel\'s result (2×2
     });
   }
   tf.setBackend('wasm');
+});
+
+test('Conv2DBackpropFilter: every formulation matches cpu on the reference CNN\'s shapes and frees its intermediates', () => {
+  // kernels.test.ts covers small randomized shapes; here batch 4 of the reference net's layers at 16 px
+  // (3, 16 and 32 input channels: both im2col variants are picked by 'auto'), plus a strided one.
+  const cases: [[number, number, number, number], number, number][] = [
+    [[4, 16, 16, 3], 16, 1],
+    [[4, 16, 16, 16], 32, 1],
+    [[4, 8, 8, 32], 64, 1],
+    [[3, 15, 17, 12], 8, 2],
+  ];
+  for (const mode of ['auto', 'conv', 'im2col', 'shifted'] as FilterGradMode[]) {
+    const old = setConv2DFilterGradMode(mode);
+    try {
+      for (const [shape, co, s] of cases) {
+        tf.tidy(() => {
+          tf.setBackend('cpu');
+          const x = tf.randomNormal(shape, 0, 1, 'float32', shape[3]) as tf.Tensor4D;
+          const w = tf.randomNormal([3, 3, shape[3], co], 0, 1, 'float32', 2) as tf.Tensor4D;
+          const dy = tf.randomNormal(tf.conv2d(x, w, s, 'same').shape, 0, 1, 'float32', 3);
+          const attrs = { strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: w.shape };
+          const [ref, got] = onBoth('Conv2DBackpropFilter', { x, dy }, attrs);
+          const err = relError(ref, got);
+          assert.ok(err <= TOL, `[${shape}] → ${co} s${s} (${mode}): rel. error ${err}`);
+          const buffers = wasmDataBuffers();
+          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap);
+          assert.equal(wasmDataBuffers(), buffers + 1, `[${shape}] (${mode}): only the result stays on the wasm heap`);
+        });
+      }
+    } finally {
+      setConv2DFilterGradMode(old);
+      tf.setBackend('wasm');
+    }
+  }
 });

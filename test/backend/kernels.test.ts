@@ -6,6 +6,9 @@ import { initBackend } from '../../lib/backend';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { onBoth, relError } from './helpers';
+import { setConv2DFilterGradMode, type FilterGradMode } from '../../lib/backend/kernels/conv2d_backprop_filter';
+
+const FILTER_GRAD_MODES: FilterGradMode[] = ['auto', 'conv', 'im2col', 'shifted'];
 
 const TOL = 1e-4;
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -68,8 +71,16 @@ test('Conv2DBackpropFilter and Conv2DBackpropInput match the cpu kernels', () =>
       const y = tf.conv2d(x, w, c.stride, c.pad);
       const dy = tf.randomNormal(y.shape, 0, 1, 'float32', c.seed + 2);
       const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
-      const [fRef, fGot] = onBoth('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: w.shape });
-      assert.ok(relError(fRef, fGot) <= TOL, `filter grad ${label(c)}: rel. error ${relError(fRef, fGot)}`);
+      // Every formulation of the filter gradient (the shape-based choice, then each one forced).
+      for (const mode of FILTER_GRAD_MODES) {
+        const old = setConv2DFilterGradMode(mode);
+        try {
+          const [fRef, fGot] = onBoth('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: w.shape });
+          assert.ok(relError(fRef, fGot) <= TOL, `filter grad (${mode}) ${label(c)}: rel. error ${relError(fRef, fGot)}`);
+        } finally {
+          setConv2DFilterGradMode(old);
+        }
+      }
       const [iRef, iGot] = onBoth('Conv2DBackpropInput', { dy, filter: w }, { ...common, inputShape: x.shape });
       assert.ok(relError(iRef, iGot) <= TOL, `input grad ${label(c)}: rel. error ${relError(iRef, iGot)}`);
     });

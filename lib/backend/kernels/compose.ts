@@ -46,6 +46,12 @@ export class WasmProgram {
     return out;
   }
 
+  /** Takes ownership of a TensorInfo made outside `run` (e.g. by `backend.makeOutput`), so `finish` frees it. */
+  own(x: TensorInfo): TensorInfo {
+    this.owned.push(x);
+    return x;
+  }
+
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }

@@ -1,14 +1,37 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { assertNHWC, pair, runProgram } from './compose';
+
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+
+/**
+ * Which formulation the kernel uses: 'auto' (by shape, see `pickMode`), or one forced (tests, benchmarks):
+ * 'conv' (one XNNPACK forward conv), 'im2col' (patches gathered run by run), 'shifted' (stride 1 only, else
+ * 'im2col': patches as whole shifted runs of padded x, see `im2colFilterGrad`).
+ */
+export type FilterGradMode = 'auto' | 'conv' | 'im2col' | 'shifted';
+let mode: FilterGradMode = 'auto';
+
+/** Forces the filter-gradient formulation (tests and benchmarks); returns the previous mode. */
+export function setConv2DFilterGradMode(next: FilterGradMode): FilterGradMode {
+  const old = mode;
+  mode = next;
+  return old;
+}
 
 /**
  * Conv2DBackpropFilter for wasm (the backend ships none, so training any conv net failed there).
  *
  * dW[i, j, ci, co] = Σ_{n,y,x} x[n, y·s + i·d − pt, x·s + j·d − pl, ci] · dy[n, y, x, co]
- * is ONE forward convolution with batch and channels swapped: input x as [ci, H, W, n], filter dy as
- * [oh, ow, n, co], stride d (the forward dilation), dilation s (the forward stride), pads (pt, pl) and
- * whatever bottom/right pad makes the output exactly [ci, fh, fw, co]; then transpose to [fh, fw, ci, co].
- * XNNPACK's forward conv does the heavy lifting (≈ 10× faster than im2col with strided slices).
+ *
+ * Two formulations:
+ * - **im2col + GEMM** (default for float32): the transposed patch matrix Pᵀ [fh·fw·ci, n·oh·ow] is built in
+ *   JavaScript on the wasm heap, then ONE wasm BatchMatMul Pᵀ · dy [n·oh·ow, co] → [fh·fw·ci, co], which
+ *   is [fh, fw, ci, co] as it lies in memory.
+ * - **one forward conv** with batch and channels swapped: input x as [ci, H, W, n], filter dy as
+ *   [oh, ow, n, co], stride d, dilation s (the forward stride), pads so the output is exactly
+ *   [ci, fh, fw, co]; then transposed to [fh, fw, ci, co]. XNNPACK re-packs dy as a huge spatial filter
+ *   every call, and oh·ow taps of only n channels run at about half a forward conv's speed.
  *
  * Tried and dropped (second pass): folding the width into the channels (fw column-shifted copies of x as
  * [ci, H, fw, ow·n], dy as [oh, 1, ow·n, co]) so XNNPACK's GEMM sees oh taps of ow·n channels instead of
@@ -30,22 +53,177 @@ export const conv2DBackpropFilterConfig: tf.KernelConfig = {
       dimRoundingMode,
       false,
     );
-    const [sh, sw] = pair(strides);
-    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
+    const { outHeight: oh, outWidth: ow } = info;
     if (dy.shape[1] !== oh || dy.shape[2] !== ow) {
       throw new Error(`Conv2DBackpropFilter (wasm): dy [${dy.shape}] does not match the output ${oh}×${ow} of x [${x.shape}]`);
     }
-    const { top, left } = info.padInfo;
-    return runProgram(backend, (p) => {
-      const xt = p.transpose(x, [3, 1, 2, 0]); // [ci, H, W, n]
-      const dyt = p.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, co]
-      const out = p.conv('Conv2D', xt, dyt, [1, 1], [sh, sw], {
-        top,
-        left,
-        bottom: (fh - 1) + (oh - 1) * sh + 1 - h - top,
-        right: (fw - 1) + (ow - 1) * sw + 1 - w - left,
-      }); // [ci, fh, fw, co]
-      return p.transpose(out, [1, 2, 0, 3]);
-    });
+    const float = x.dtype === 'float32' && dy.dtype === 'float32';
+    const chosen = mode === 'auto' ? pickMode(info) : mode;
+    if (float && chosen !== 'conv') return im2colFilterGrad(backend as BackendWasm, x, dy, info, chosen === 'shifted');
+    return convFilterGrad(backend, x, dy, info, pair(strides));
   },
 };
+
+/**
+ * Shape-based choice (measured per call on the reference CNN's layers at 32 and 64 px, batch 32, see
+ * docs/backend.md): im2col beat the forward-conv formulation on every one (1.1–1.9× less CPU, strides 1
+ * and 2); the shifted-run variant won only for 8–16 input channels with ow ≥ 16 (its (fw − 1)/ow extra
+ * GEMM columns are few there; with 3 or 32 channels it lost by 5–30 %).
+ */
+function pickMode(info: Conv2DInfo): FilterGradMode {
+  const ci = info.inChannels;
+  return ci >= 8 && ci <= 16 && info.outWidth >= 16 ? 'shifted' : 'im2col';
+}
+
+/**
+ * The filter gradient as the transposed im2col matrix Pᵀ [fh·fw·ci, n·oh·ow] (JavaScript) times dy
+ * [n·oh·ow, co] (one wasm BatchMatMul). Pᵀ is built already transposed because only the untransposed
+ * BatchMatMul runs on XNNPACK: with transposeA the wasm backend uses a naive loop ≈ 10× slower.
+ */
+function im2colFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo, shifted: boolean): tf.TensorInfo {
+  const { batchSize: n, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const k = fh * fw * ci;
+  const hp = oh + fh - 1;
+  const wp = ow + fw - 1;
+  const { top, left } = info.padInfo;
+  const unit = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+  const bottom = hp - info.inHeight - top;
+  const right = wp - info.inWidth - left;
+  if (shifted && unit && top >= 0 && left >= 0 && bottom >= 0 && right >= 0) {
+    return runProgram(backend, (p) => {
+      // Stride 1: x transposed and padded, xp [ci, n, hp, wp]. Row (i, j, c) of Pᵀ restricted to batch b is
+      // then ONE contiguous run of xp starting at (i, j), if the output grid is widened to wp columns:
+      // column (b, oy, xx) reads xp[c, b, oy + i, xx + j]. The wp − ow extra columns hold shifted values of x
+      // and meet zero columns of dy padded to [n, oh, wp, co], so they add nothing (unless x holds ±∞/NaN).
+      const mw = n * oh * wp;
+      const xp = p.own(backend.makeOutput([ci, n, hp, wp], 'float32'));
+      const dyp = p.own(backend.makeOutput([1, mw, co], 'float32'));
+      const patches = p.own(backend.makeOutput([1, k, mw], 'float32'));
+      // Heap views after the last makeOutput (allocating may grow and move the heap).
+      const xv = backend.typedArrayFromHeap(x) as Float32Array;
+      const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+      const outView = backend.typedArrayFromHeap(patches) as Float32Array;
+      const heap = new Float32Array(outView.buffer); // one view: copyWithin is a memmove, no per-run objects
+      const s0 = (backend.typedArrayFromHeap(xp) as Float32Array).byteOffset >> 2;
+      padTranspose(xv, heap, s0, info, hp, wp);
+      padDy(dyv, heap, (backend.typedArrayFromHeap(dyp) as Float32Array).byteOffset >> 2, n * oh, ow * co, wp * co);
+      const plane = hp * wp;
+      const run = oh * wp;
+      let o = outView.byteOffset >> 2;
+      for (let i = 0; i < fh; i++) {
+        for (let j = 0; j < fw; j++) {
+          const shift = i * wp + j;
+          const len = Math.min(run, plane - shift); // the last j − 1 columns would read past the plane
+          for (let c = 0; c < ci; c++) {
+            for (let b = 0; b < n; b++, o += run) {
+              const from = s0 + (c * n + b) * plane + shift;
+              heap.copyWithin(o, from, from + len);
+              for (let t = o + len; t < o + run; t++) heap[t] = 0;
+            }
+          }
+        }
+      }
+      const grad = p.run('BatchMatMul', { a: patches, b: dyp }, { transposeA: false, transposeB: false });
+      return p.reshape(grad, [fh, fw, ci, co]);
+    });
+  }
+  const m = n * oh * ow;
+  return runProgram(backend, (p) => {
+    const xt = p.transpose(x, [3, 0, 1, 2]); // [ci, n, h, w]: every copied run is contiguous in x too
+    const patches = p.own(backend.makeOutput([1, k, m], 'float32'));
+    // Heap views after makeOutput (allocating may grow and move the heap).
+    fillPatchesT(backend.typedArrayFromHeap(xt) as Float32Array, backend.typedArrayFromHeap(patches) as Float32Array, info);
+    const dy3 = p.reshape(dy, [1, m, co]);
+    const grad = p.run('BatchMatMul', { a: patches, b: dy3 }, { transposeA: false, transposeB: false });
+    return p.reshape(grad, [fh, fw, ci, co]);
+  });
+}
+
+/** x [n, h, w, ci] → heap[at…] as [ci, n, hp, wp], x at row `top`, column `left`, zeros around. */
+function padTranspose(xv: Float32Array, heap: Float32Array, at: number, info: Conv2DInfo, hp: number, wp: number): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { top, left } = info.padInfo;
+  const cStride = n * hp * wp;
+  heap.fill(0, at, at + ci * cStride);
+  let r = 0;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      let d = at + (b * hp + y + top) * wp + left;
+      for (let xx = 0; xx < w; xx++, d++) {
+        for (let c = 0, e = d; c < ci; c++, e += cStride) heap[e] = xv[r++];
+      }
+    }
+  }
+}
+
+/** dy as `rows` rows of `len` values → heap[at…] as rows of `padded` values, zeros after each row. */
+function padDy(dyv: Float32Array, heap: Float32Array, at: number, rows: number, len: number, padded: number): void {
+  const from = dyv.byteOffset >> 2;
+  for (let r = 0; r < rows; r++) {
+    const o = at + r * padded;
+    heap.copyWithin(o, from + r * len, from + (r + 1) * len);
+    for (let t = o + len; t < o + padded; t++) heap[t] = 0;
+  }
+}
+
+/**
+ * Writes the transposed im2col matrix of x into `out` [fh·fw·ci, n·oh·ow], from x transposed to
+ * xt [ci, n, h, w]: row (i, j, c), column (b, oy, ox) holds x[b, oy·sh − pt + i·dh, ox·sw − pl + j·dw, c],
+ * zero outside x. Each (row, b, oy) is one run along ox, contiguous in both arrays when sw = 1.
+ */
+export function fillPatchesT(xt: Float32Array, out: Float32Array, info: Conv2DInfo): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const plane = h * w;
+  let o = 0;
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const xOff = j * dw - left; // input column of ox = 0
+      // Output columns ox with 0 ≤ ox·sw + xOff < w.
+      const oxMin = Math.min(ow, xOff >= 0 ? 0 : Math.ceil(-xOff / sw));
+      const oxMax = Math.max(oxMin, Math.min(ow, Math.ceil((w - xOff) / sw)));
+      const run = oxMax - oxMin;
+      for (let c = 0; c < ci; c++) {
+        for (let b = 0; b < n; b++) {
+          const base = (c * n + b) * plane + oxMin * sw + xOff;
+          for (let oy = 0; oy < oh; oy++, o += ow) {
+            const y = oy * sh - top + i * dh;
+            // Zeros by plain loops: TypedArray.fill costs more per call than these few stores.
+            if (y < 0 || y >= h) {
+              for (let t = o; t < o + ow; t++) out[t] = 0;
+              continue;
+            }
+            for (let t = o; t < o + oxMin; t++) out[t] = 0;
+            for (let t = o + oxMax; t < o + ow; t++) out[t] = 0;
+            const src = base + y * w;
+            const dst = o + oxMin;
+            if (sw === 1) {
+              for (let t = 0; t < run; t++) out[dst + t] = xt[src + t];
+            } else {
+              for (let t = 0; t < run; t++) out[dst + t] = xt[src + t * sw];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The filter gradient as one XNNPACK forward conv with batch and channels swapped (see above). */
+function convFilterGrad(backend: unknown, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo, strides: [number, number]): tf.TensorInfo {
+  const [sh, sw] = strides;
+  const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
+  const { top, left } = info.padInfo;
+  return runProgram(backend, (p) => {
+    const xt = p.transpose(x, [3, 1, 2, 0]); // [ci, H, W, n]
+    const dyt = p.transpose(dy, [1, 2, 0, 3]); // [oh, ow, n, co]
+    const out = p.conv('Conv2D', xt, dyt, [1, 1], [sh, sw], {
+      top,
+      left,
+      bottom: (fh - 1) + (oh - 1) * sh + 1 - h - top,
+      right: (fw - 1) + (ow - 1) * sw + 1 - w - left,
+    }); // [ci, fh, fw, co]
+    return p.transpose(out, [1, 2, 0, 3]);
+  });
+}
