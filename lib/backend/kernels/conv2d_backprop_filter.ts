@@ -65,14 +65,13 @@ export const conv2DBackpropFilterConfig: tf.KernelConfig = {
 };
 
 /**
- * Shape-based choice (measured per call on the reference CNN's layers at 32 and 64 px, batch 32, see
- * docs/backend.md): im2col beat the forward-conv formulation on every one (1.1–1.9× less CPU, strides 1
- * and 2); the shifted-run variant won only for 8–16 input channels with ow ≥ 16 (its (fw − 1)/ow extra
- * GEMM columns are few there; with 3 or 32 channels it lost by 5–30 %).
+ * Shape-based choice, measured inside training steps of the reference CNN (32 px, batch 32; per-call times
+ * in isolation misled: there the gathered im2col won the 3-channel layer, in a step the shifted runs did):
+ * stride 1 → shifted runs (3.7–4.1 / 5.0 / 4.3 ms per layer against 5.9–6.1 / 5.7 / 4.6 for the forward-
+ * conv formulation); strided → gathered im2col (1.1–1.2× less CPU per isolated call than the conv).
  */
 function pickMode(info: Conv2DInfo): FilterGradMode {
-  const ci = info.inChannels;
-  return ci >= 8 && ci <= 16 && info.outWidth >= 16 ? 'shifted' : 'im2col';
+  return info.strideHeight === 1 && info.strideWidth === 1 ? 'shifted' : 'im2col';
 }
 
 /**
