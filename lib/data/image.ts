@@ -165,6 +165,22 @@ export function resizePixels(src: Uint8Array, h: number, w: number, c: number, o
       const n = tx.count[x];
       const wo = x * tx.stride;
       let si = row + tx.start[x] * c;
+      if (c === 3) {
+        // RGB unrolled into locals; Math.fround keeps the float32 rounding of `tmp[o + k] +=` bit for bit
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        for (let j = 0; j < n; j++, si += 3) {
+          const wt = tx.weights[wo + j];
+          a0 = Math.fround(a0 + wt * src[si]);
+          a1 = Math.fround(a1 + wt * src[si + 1]);
+          a2 = Math.fround(a2 + wt * src[si + 2]);
+        }
+        tmp[o] = a0;
+        tmp[o + 1] = a1;
+        tmp[o + 2] = a2;
+        continue;
+      }
       for (let j = 0; j < n; j++, si += c) {
         const wt = tx.weights[wo + j];
         for (let k = 0; k < c; k++) tmp[o + k] += wt * src[si + k];
@@ -176,9 +192,24 @@ export function resizePixels(src: Uint8Array, h: number, w: number, c: number, o
   const out = new Uint8Array(oh * ow * c);
   const rowLen = ow * c;
   for (let y = 0; y < oh; y++) {
-    acc.fill(0);
     const n = ty.count[y];
     const wo = y * ty.stride;
+    const to0 = y * rowLen;
+    if (n >= 1 && n <= 3) {
+      // the common short filters (enlarging, mild shrinking) without the accumulator row; same float32 roundings
+      const r0 = ty.start[y] * rowLen;
+      const w0 = ty.weights[wo];
+      const w1 = n > 1 ? ty.weights[wo + 1] : 0;
+      const w2 = n > 2 ? ty.weights[wo + 2] : 0;
+      for (let i = 0; i < rowLen; i++) {
+        let v = Math.fround(w0 * tmp[r0 + i]);
+        if (n > 1) v = Math.fround(v + w1 * tmp[r0 + rowLen + i]);
+        if (n > 2) v = Math.fround(v + w2 * tmp[r0 + 2 * rowLen + i]);
+        out[to0 + i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+      }
+      continue;
+    }
+    acc.fill(0);
     for (let j = 0; j < n; j++) {
       const wt = ty.weights[wo + j];
       const from = (ty.start[y] + j) * rowLen;

@@ -32,9 +32,22 @@ function alloc(like: RawImage, height: number, width: number, channels = like.ch
   return { data: like.data instanceof Float32Array ? new Float32Array(n) : new Uint8Array(n), height, width, channels };
 }
 
-/** Store v into pixel array `out` at i, rounding and clamping for uint8. */
-function put(out: Uint8Array | Float32Array, i: number, v: number, max: number): void {
-  out[i] = out instanceof Float32Array ? v : Math.round(Math.min(max, Math.max(0, v)));
+/**
+ * An image of `like`'s encoding from computed values (times `scale`): float32 stores them as they are,
+ * uint8 rounds and clamps to 0–255. One loop per encoding after the arithmetic, rather than a type test
+ * per pixel in it: several times faster on uint8 images.
+ */
+function finish(like: RawImage, vals: Float64Array | Float32Array, height: number, width: number, scale = 1): RawImage {
+  const channels = like.channels;
+  if (like.data instanceof Float32Array) {
+    const out = new Float32Array(vals.length);
+    if (scale === 1) out.set(vals);
+    else for (let i = 0; i < out.length; i++) out[i] = vals[i] * scale;
+    return { data: out, height, width, channels };
+  }
+  const out = new Uint8Array(vals.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(255, Math.max(0, vals[i] * scale)));
+  return { data: out, height, width, channels };
 }
 
 function checkP(name: string, p: number): number {
@@ -177,8 +190,8 @@ export function rotate(limit: number, opts: ProbabilityOption = {}): Transform {
 /** Rotate counter-clockwise by `degrees` (positive = counter-clockwise, as in OpenCV), bilinear, reflected borders. */
 export function rotateBy(img: RawImage, degrees: number): RawImage {
   const { height: h, width: w, channels: c } = img;
-  const out = alloc(img, h, w);
-  const max = maxValue(img);
+  const src = img.data;
+  const vals = new Float64Array(h * w * c);
   const a = (degrees * Math.PI) / 180;
   const [cos, sin] = [Math.cos(a), Math.sin(a)];
   const cx = (w - 1) / 2;
@@ -194,18 +207,20 @@ export function rotateBy(img: RawImage, degrees: number): RawImage {
       const y0 = Math.floor(sy);
       const fx = sx - x0;
       const fy = sy - y0;
-      const xa = reflect101(x0, w);
-      const xb = reflect101(x0 + 1, w);
-      const ya = reflect101(y0, h);
-      const yb = reflect101(y0 + 1, h);
-      for (let k = 0; k < c; k++) {
-        const v =
-          (1 - fy) * ((1 - fx) * img.data[(ya * w + xa) * c + k] + fx * img.data[(ya * w + xb) * c + k]) +
-          fy * ((1 - fx) * img.data[(yb * w + xa) * c + k] + fx * img.data[(yb * w + xb) * c + k]);
-        put(out.data, (y * w + x) * c + k, v, max);
-      }
+      // inside the image (the common case) the reflection is the identity
+      const xa = x0 >= 0 && x0 < w ? x0 : reflect101(x0, w);
+      const xb = x0 + 1 >= 0 && x0 + 1 < w ? x0 + 1 : reflect101(x0 + 1, w);
+      const ya = y0 >= 0 && y0 < h ? y0 : reflect101(y0, h);
+      const yb = y0 + 1 >= 0 && y0 + 1 < h ? y0 + 1 : reflect101(y0 + 1, h);
+      const i00 = (ya * w + xa) * c;
+      const i01 = (ya * w + xb) * c;
+      const i10 = (yb * w + xa) * c;
+      const i11 = (yb * w + xb) * c;
+      const o = (y * w + x) * c;
+      const [gx, gy] = [1 - fx, 1 - fy];
+      for (let k = 0; k < c; k++) vals[o + k] = gy * (gx * src[i00 + k] + fx * src[i01 + k]) + fy * (gx * src[i10 + k] + fx * src[i11 + k]);
     }
-  return out;
+  return finish(img, vals, h, w);
 }
 
 /** The pixels inside a box. */
@@ -352,9 +367,7 @@ export function colorJitter(opts: ColorJitterOptions = {}): Transform {
         }
       }
     }
-    const out = alloc(img, img.height, img.width);
-    for (let i = 0; i < x.length; i++) put(out.data, i, x[i] * max, max);
-    return out;
+    return finish(img, x, img.height, img.width, max);
   });
 }
 
@@ -371,9 +384,9 @@ export function gaussNoise(opts: GaussNoiseOptions = {}): Transform {
   return withP('gaussNoise', opts.p, (img, rng) => {
     const max = maxValue(img);
     const std = rng.uniform(lo, hi) * max;
-    const out = alloc(img, img.height, img.width);
-    for (let i = 0; i < img.data.length; i++) put(out.data, i, img.data[i] + rng.normal(0, std), max);
-    return out;
+    const vals = new Float64Array(img.data.length);
+    for (let i = 0; i < vals.length; i++) vals[i] = img.data[i] + rng.normal(0, std);
+    return finish(img, vals, img.height, img.width);
   });
 }
 

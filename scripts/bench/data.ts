@@ -1,7 +1,9 @@
 /**
  * Throughput of the data pipeline: JPEG files → sharp decode → transforms → Float32 NHWC batches,
  * through the prefetching DataLoader, at 32, 64 and 224 px. Shows whether loading can keep up with training.
- * Imported by scripts/bench.ts; runnable alone: `npx tsx scripts/bench/data.ts`.
+ * Imported by scripts/bench.ts; runnable alone: `npx tsx scripts/bench/data.ts`. With `--train` (or
+ * `benchData({ train: true })`): training the shipped source model fed from memory vs from the JPEG files.
+ * `--distance`: the domain-distance experiment (needs Debian's python3-torch).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -63,18 +65,25 @@ async function rate(paths: string[], transform: Transform, batchSize: number): P
   return (n / (performance.now() - t0)) * 1000;
 }
 
-/** One "loader → training" row: images/s of a training epoch fed by one kind of loader. */
+/** One "loader → training" row: images/s of training epochs fed by one kind of loader. */
 export interface DataTrainBenchRow extends BenchRow {
   model: 'loader+train';
-  /** Which feed: 'array' (in-memory ArrayDataset), 'files+aug' (ImageDataset, notebook 05 pipeline), 'files' (no augmentation). */
-  feed: 'array' | 'files+aug' | 'files';
+  /**
+   * 'array': in-memory ArrayDataset; 'files+aug': ImageDataset over the JPEG files with notebook 05's augmentation
+   * (decoded pixels cached from the 2nd epoch on, the default); 'files+aug nocache': the same, decoding every epoch
+   * (`cacheBytes: 0`); 'files': cached ImageDataset, resize + toTensor only.
+   */
+  feed: 'array' | 'files+aug' | 'files+aug nocache' | 'files';
   strategy: 'finetune' | 'freeze';
-  /** Best of the rounds (median when more than 2), images per second. */
+  /** Median over the epochs after the first, images per second (the training loop's own figure). */
   trainImagesPerSec: number;
-  /** Every round's figure, in run order (variants interleaved). */
+  /** The first epoch (for cached file datasets: the one that decodes), images per second. */
+  firstEpochImagesPerSec: number;
+  /** Every epoch's figure, in run order (the feeds alternate epoch by epoch). */
   rounds: number[];
-  /** The loader alone (no training), images per second. */
+  /** The loader alone (no training; first pass, then a second pass on the same dataset), images per second. */
   loaderImagesPerSec: number;
+  loaderWarmImagesPerSec: number;
   images: number;
 }
 
@@ -85,14 +94,14 @@ function median(xs: number[]): number {
 }
 
 /**
- * Does the loader slow training? Trains the shipped source model (digits-m-0-4, finetune and freeze, batch 32,
- * one epoch per round) on `images` digits-m 5–9 train files fed by (a) an in-memory ArrayDataset of the same
- * images, (b) an ImageDataset over the JPEG files with notebook 05's augmentation, (c) the same without
- * augmentation; the variants alternate round by round in one process, so machine load hits them alike.
+ * Does the loader slow training? Trains the shipped source model (digits-m-0-4, finetune and freeze, batch 32)
+ * on `images` digits-m 5–9 train files, one epoch per round, fed by an in-memory ArrayDataset of the same images,
+ * by ImageDatasets over the JPEG files with notebook 05's augmentation (cached and uncached), and without
+ * augmentation. The feeds alternate epoch by epoch in one process, so machine load hits them alike.
  */
 export async function benchLoaderTraining(opts: { images?: number; rounds?: number; batchSize?: number; log?: (s: string) => void } = {}): Promise<DataTrainBenchRow[]> {
   const images = opts.images ?? (QUICK ? 256 : 1024);
-  const rounds = opts.rounds ?? (QUICK ? 1 : 3);
+  const rounds = Math.max(2, opts.rounds ?? (QUICK ? 2 : 4));
   const batchSize = opts.batchSize ?? 32;
   const log = opts.log ?? (() => undefined);
   await initBackend();
@@ -102,48 +111,50 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
   const classes = ['5', '6', '7', '8', '9'];
   const all = scan.paths.map((p, i) => ({ p, y: classes.indexOf(scan.labels[i]) })).filter((e) => e.y >= 0);
   const step = Math.max(1, Math.floor(all.length / images));
-  const picked = all.filter((_, i) => i % step === 0).slice(0, images);
-  const paths = picked.map((e) => e.p);
-  const labels = Int32Array.from(picked, (e) => e.y);
-  // (a) the very same images, decoded once into memory
+  const paths = all.filter((_, i) => i % step === 0).slice(0, images).map((e) => e.p);
+  const labels = Int32Array.from(all.filter((_, i) => i % step === 0).slice(0, images), (e) => e.y);
+  // the very same images, decoded once into memory
   const per = 32 * 32 * 3;
   const arr = new Float32Array(paths.length * per);
   for (let i = 0; i < paths.length; i++) arr.set(floatPixels((await decodeImage(paths[i], { size: [32, 32] })).data), i * per);
   const arrays = { images: arr, labels, height: 32, width: 32, channels: 3, classes };
-  // notebook 05 (digits-m: no flip)
+  // notebook 05's pipelines (digits-m: no flip)
   const augT = compose([randomResizedCrop(32, 32, { scale: [0.8, 1], p: 1 }), rotate(12, { p: 0.7 }), colorJitter({ p: 0.5 }), toTensor()]);
   const plainT = compose([resize(32, 32), toTensor()]);
-  const feeds = {
-    array: () => new DataLoader(new ArrayDataset(arrays), { batchSize, shuffle: true, seed: 1 }),
-    'files+aug': () => new DataLoader(new ImageDataset(paths, labels, augT, { classes, seed: 1 }), { batchSize, shuffle: true, seed: 1 }),
-    files: () => new DataLoader(new ImageDataset(paths, labels, plainT, { classes, seed: 1 }), { batchSize, shuffle: true, seed: 1 }),
+  const datasets = {
+    array: () => new ArrayDataset(arrays),
+    'files+aug': () => new ImageDataset(paths, labels, augT, { classes, seed: 1 }),
+    'files+aug nocache': () => new ImageDataset(paths, labels, augT, { classes, seed: 1, cacheBytes: 0 }),
+    files: () => new ImageDataset(paths, labels, plainT, { classes, seed: 1 }),
   } as const;
-  const names = Object.keys(feeds) as Array<keyof typeof feeds>;
-  const loaderRate = async (loader: DataLoader): Promise<number> => {
+  const names = Object.keys(datasets) as Array<keyof typeof datasets>;
+  const loader = (ds: ArrayDataset | ImageDataset): DataLoader => new DataLoader(ds, { batchSize, shuffle: true, seed: 1 });
+  const loaderRate = async (l: DataLoader): Promise<number> => {
     const t0 = performance.now();
     let n = 0;
-    for await (const b of loader) {
+    for await (const b of l) {
       n += b.xs.shape[0];
       tf.dispose([b.xs, b.ys!]);
     }
     return (n / (performance.now() - t0)) * 1000;
   };
-  const loaderAlone: Record<string, number> = {};
-  for (const f of names) loaderAlone[f] = (await loaderRate(feeds[f]())) && (await loaderRate(feeds[f]())); // second pass: warm
+  const alone: Record<string, [number, number]> = {};
+  for (const f of names) {
+    const l = loader(datasets[f]());
+    alone[f] = [await loaderRate(l), await loaderRate(l)];
+  }
   const source = await loadSourceModel('digits-m-0-4');
   const rows: DataTrainBenchRow[] = [];
   for (const strategy of ['finetune', 'freeze'] as const) {
     const tm = buildTransferModel(source, { strategy, numClasses: classes.length, seed: 1 });
-    const epoch = async (f: keyof typeof feeds): Promise<number> => {
-      const h = await train(tm, feeds[f](), { epochs: 1, lr: 1e-3, seed: 1, progress: false });
-      return h.history.imagesPerSec[0];
-    };
-    await epoch('array'); // warm up kernels and the optimizer's code paths
+    const epoch = async (l: DataLoader): Promise<number> => (await train(tm, l, { epochs: 1, lr: 1e-3, seed: 1, progress: false })).history.imagesPerSec[0];
+    await epoch(loader(datasets.array())); // warm up kernels and the optimizer's code paths
+    const loaders = Object.fromEntries(names.map((f) => [f, loader(datasets[f]())])) as Record<(typeof names)[number], DataLoader>;
     const got: Record<string, number[]> = Object.fromEntries(names.map((f) => [f, []]));
     for (let r = 0; r < rounds; r++)
       for (const f of names) {
-        got[f].push(await epoch(f));
-        log(`${strategy} ${f} round ${r + 1}: ${got[f][r].toFixed(0)} img/s`);
+        got[f].push(await epoch(loaders[f]));
+        log(`${strategy} ${f} epoch ${r + 1}: ${got[f][r].toFixed(0)} img/s`);
       }
     for (const f of names)
       rows.push({
@@ -153,12 +164,14 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
         strategy,
         imageSize: 32,
         batchSize,
-        trainImagesPerSec: rounds > 2 ? median(got[f]) : Math.max(...got[f]),
+        trainImagesPerSec: median(got[f].slice(1)),
+        firstEpochImagesPerSec: got[f][0],
         inferImagesPerSec: null,
         rounds: got[f],
-        loaderImagesPerSec: loaderAlone[f],
+        loaderImagesPerSec: alone[f][0],
+        loaderWarmImagesPerSec: alone[f][1],
         images: paths.length,
-        note: `digits-m-0-4 ${strategy} on ${paths.length} digits-m 5-9 images, 1 epoch × ${rounds} rounds interleaved; feed ${f}; loader alone ${loaderAlone[f].toFixed(0)} img/s`,
+        note: `digits-m-0-4 ${strategy}, ${paths.length} digits-m 5-9 images, ${rounds} epochs per feed interleaved (median of epochs 2..${rounds}; epoch 1 ${got[f][0].toFixed(0)}); feed ${f}; loader alone ${alone[f][0].toFixed(0)} then ${alone[f][1].toFixed(0)} img/s`,
       });
     tm.model.dispose();
   }
@@ -260,7 +273,7 @@ if (require.main === module && process.argv.includes('--distance')) {
         const base = rows.find((r) => r.strategy === s && r.feed === 'array')!.trainImagesPerSec;
         for (const r of rows.filter((x) => x.strategy === s))
           console.log(
-            `${s.padEnd(8)} ${r.feed.padEnd(9)} train ${r.trainImagesPerSec.toFixed(0).padStart(5)} img/s (${((r.trainImagesPerSec / base - 1) * 100).toFixed(0).padStart(4)} % vs array; rounds ${r.rounds.map((x) => x.toFixed(0)).join(', ')})  loader alone ${r.loaderImagesPerSec.toFixed(0)} img/s`,
+            `${s.padEnd(8)} ${r.feed.padEnd(17)} train ${r.trainImagesPerSec.toFixed(0).padStart(5)} img/s (${((r.trainImagesPerSec / base - 1) * 100).toFixed(0).padStart(4)} % vs array; epochs ${r.rounds.map((x) => x.toFixed(0)).join(', ')})  loader alone ${r.loaderImagesPerSec.toFixed(0)} → ${r.loaderWarmImagesPerSec.toFixed(0)} img/s`,
           );
       }
       console.log(JSON.stringify(rows));

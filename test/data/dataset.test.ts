@@ -5,8 +5,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ArrayDataset, classBalancedWeights, DataLoader, ImageDataset, WeightedRandomSampler } from '../../lib/data/dataset';
 import { ensureEmbedded, loadView } from '../../lib/data/embedded';
+import { decodeImage } from '../../lib/data/image';
 import { fitLabelEncoder, listImageFolder } from '../../lib/data/folder';
-import { compose, horizontalFlip, normalize, randomResizedCrop, resize, rotate } from '../../lib/data/transforms';
+import { compose, horizontalFlip, normalize, randomResizedCrop, resize, rotate, Transform } from '../../lib/data/transforms';
 import type { Batch } from '../../lib/data/types';
 import { makeImageFolder, rmTmp, tmpDir } from './helpers';
 
@@ -76,6 +77,36 @@ test('DataLoader: the same seed gives identical batches run after run (whatever 
   assert.notDeepEqual(a1.ys, a0.ys, 'epoch 1 is shuffled differently from epoch 0');
   const c = new DataLoader(await fileDataset(1), { batchSize: 4, shuffle: true, seed: 10 });
   assert.notDeepEqual((await collect(c)).xs, a0.xs);
+});
+
+test('ImageDataset keeps decoded pixels: later epochs equal an uncached dataset, need no files, survive in-place transforms', async () => {
+  const copy = path.join(dir, 'cache-copy');
+  fs.cpSync(root, copy, { recursive: true });
+  const scan = await listImageFolder(copy);
+  const labels = fitLabelEncoder(scan.labels).transform(scan.labels);
+  // a transform that overwrites its input: the cache must hand out copies
+  const invert: Transform = (img) => {
+    for (let i = 0; i < img.data.length; i++) img.data[i] = 255 - img.data[i];
+    return img;
+  };
+  const t = compose([invert, randomResizedCrop(10, 10, { scale: [0.5, 1] }), rotate(10)]);
+  const opts = { batchSize: 4, shuffle: true, seed: 3 };
+  const cached = new DataLoader(new ImageDataset(scan.paths, labels, t), opts);
+  const uncached = new DataLoader(new ImageDataset(scan.paths, labels, t, { cacheBytes: 0 }), opts);
+  assert.deepEqual(await collect(cached), await collect(uncached));
+  assert.deepEqual(await collect(cached), await collect(uncached), 'epoch 1 (from the cache) equals decoding again');
+  assert.deepEqual(await collect(cached), await collect(uncached), 'epoch 2 too (the cache was not overwritten)');
+  const bytes = (await decodeImage(scan.paths[0])).data.byteLength;
+  const one = new ImageDataset(scan.paths, labels, t, { cacheBytes: bytes });
+  await one.get(0);
+  await one.get(1);
+  fs.rmSync(copy, { recursive: true, force: true });
+  const epoch3 = await collect(cached);
+  assert.deepEqual(epoch3.ys.flat().sort(), [...labels].sort(), 'every image still delivered after the files are gone');
+  await assert.rejects(collect(uncached), /does not exist/);
+  await one.get(0); // within the budget of one image
+  await assert.rejects(one.get(1), /does not exist/);
+  assert.throws(() => new ImageDataset(scan.paths, labels, t, { cacheBytes: -1 }), /cacheBytes must be ≥ 0/);
 });
 
 test('DataLoader hands out tensors only: nothing leaks, not even when an epoch is abandoned', async () => {
