@@ -11,6 +11,20 @@ import { decodeImage, floatPixels, RawImage } from './image';
 import { mapLimit } from './pool';
 import type { Transform } from './transforms';
 import type { Batch, Dataset, ImageArrays, Sample } from './types';
+import { runInWorker, WorkerTaskError, worthOffloading } from './workers';
+
+/**
+ * Rngs made by the kit for one sample and not drawn from yet: `ImageDataset.get` may hand their seed to a
+ * worker thread (a user's rng may have been drawn from, so it stays on the main thread).
+ */
+const freshRngs = new WeakSet<Rng>();
+
+/** A new rng for one sample, marked fresh. */
+function sampleRng(seed: string): Rng {
+  const r = new Rng(seed);
+  freshRngs.add(r);
+  return r;
+}
 
 /** Thrown by `ImageDataset.get` for a bad file when `onBadImage: 'skip'`; the DataLoader leaves the sample out. */
 export class SkippedImageError extends Error {
@@ -60,7 +74,18 @@ export interface ImageDatasetOptions {
    * The transform still runs on every `get`, on a copy. A file changed on disk after its first read is not re-read.
    */
   cacheBytes?: number;
+  /**
+   * Worker threads that decode and transform samples off the main thread (default DEFAULT_IMAGE_WORKERS; 0 = all
+   * on the main thread). Used when the transform is built from the kit's factories (every step has a `spec`) and
+   * holds at least one augmentation (a resize/normalize-only chain is cheaper on the main thread), and the rng
+   * is the kit's own (DataLoader, or `get` without one); results are bit-identical either way. The decode cache
+   * stays on the main thread (cached pixels are copied to the worker).
+   */
+  workers?: number;
 }
+
+/** Default of `ImageDatasetOptions.workers` (see docs/data.md, Throughput, for the measurement behind it). */
+export const DEFAULT_IMAGE_WORKERS = 1;
 
 /** Default of `ImageDatasetOptions.cacheBytes`. */
 export const DEFAULT_DECODE_CACHE_BYTES = 256 * 1024 * 1024;
@@ -81,6 +106,9 @@ export class ImageDataset implements Dataset {
   private readonly cacheBytes: number;
   private cachedBytes = 0;
   private readonly decoded = new Map<number, RawImage>();
+  private readonly workers: number;
+  /** Decode and transform in worker threads: workers > 0 and a transform of the kit's factories with an augmentation. */
+  private readonly offload: boolean;
 
   constructor(
     readonly paths: readonly string[],
@@ -96,6 +124,9 @@ export class ImageDataset implements Dataset {
     this.classes = opts.classes;
     this.cacheBytes = opts.cacheBytes ?? DEFAULT_DECODE_CACHE_BYTES;
     if (!(this.cacheBytes >= 0)) throw new Error(`ImageDataset: cacheBytes must be ≥ 0 (0 = no cache), got ${opts.cacheBytes}`);
+    this.workers = opts.workers ?? DEFAULT_IMAGE_WORKERS;
+    if (!(Number.isInteger(this.workers) && this.workers >= 0 && this.workers <= 8)) throw new Error(`ImageDataset: workers must be an integer in 0..8 (0 = main thread), got ${opts.workers}`);
+    this.offload = this.workers > 0 && !!transform?.spec && worthOffloading(transform.spec);
   }
 
   get length(): number {
@@ -108,7 +139,11 @@ export class ImageDataset implements Dataset {
     if (!rng) {
       const k = this.draws.get(index) ?? 0;
       this.draws.set(index, k + 1);
-      rng = new Rng(`${this.seed}/get/${index}/${k}`);
+      rng = sampleRng(`${this.seed}/get/${index}/${k}`);
+    }
+    if (this.offload && freshRngs.has(rng)) {
+      freshRngs.delete(rng);
+      return this.getInWorker(index, rng.seed as string);
     }
     const hit = this.decoded.get(index);
     // a copy of a cached image: a transform that writes into its input must not alter the cache
@@ -117,25 +152,50 @@ export class ImageDataset implements Dataset {
     return toSample(img, this.labels?.[index]);
   }
 
+  /** Decode (or take from the cache) and transform sample `index` in a worker thread, with `new Rng(seed)`. */
+  private async getInWorker(index: number, seed: string): Promise<Sample> {
+    const file = this.paths[index];
+    const pixels = this.decoded.get(index);
+    try {
+      const wantDecoded = !pixels && this.cachedBytes < this.cacheBytes;
+      const r = await runInWorker({ file, channels: this.channels, pixels, wantDecoded, spec: this.transform!.spec, seed }, this.workers);
+      if (r.decoded) this.keep(index, r.decoded);
+      return toSample(r.image, this.labels?.[index]);
+    } catch (err) {
+      if (err instanceof WorkerTaskError && err.stage === 'decode') this.badImage(file, err);
+      throw err;
+    }
+  }
+
+  /** Keep decoded pixels (already a private copy) while the cache has room. */
+  private keep(index: number, img: RawImage): void {
+    if (this.cachedBytes + img.data.byteLength <= this.cacheBytes && !this.decoded.has(index)) {
+      this.decoded.set(index, img);
+      this.cachedBytes += img.data.byteLength;
+    }
+  }
+
   /** Read and decode file `index` (kept in the cache while it has room); a bad file is skipped or reported. */
   private async decode(index: number): Promise<RawImage> {
     const file = this.paths[index];
     try {
       const img = await decodeImage(file, { channels: this.channels });
-      if (this.cachedBytes + img.data.byteLength <= this.cacheBytes && !this.decoded.has(index)) {
-        this.decoded.set(index, { ...img, data: img.data.slice() });
-        this.cachedBytes += img.data.byteLength;
-      }
+      if (this.cachedBytes + img.data.byteLength <= this.cacheBytes && !this.decoded.has(index)) this.keep(index, { ...img, data: img.data.slice() });
       return img;
     } catch (err) {
-      if (this.onBad !== 'skip') throw err;
-      if (!this.skipped.some((s) => s.path === file)) {
-        const reason = (err as Error).message.replace(/^Cannot (decode|read) image [^:]*: /, '');
-        this.skipped.push({ path: file, reason });
-        console.warn(`ImageDataset: skipping ${file}: ${reason}`);
-      }
-      throw new SkippedImageError(file, this.skipped.find((s) => s.path === file)!.reason);
+      this.badImage(file, err as Error);
     }
+  }
+
+  /** A file that cannot be read or decoded: rethrow its error, or record it and throw SkippedImageError. */
+  private badImage(file: string, err: Error): never {
+    if (this.onBad !== 'skip') throw err;
+    if (!this.skipped.some((s) => s.path === file)) {
+      const reason = err.message.replace(/^Cannot (decode|read) image [^:]*: /, '');
+      this.skipped.push({ path: file, reason });
+      console.warn(`ImageDataset: skipping ${file}: ${reason}`);
+    }
+    throw new SkippedImageError(file, this.skipped.find((s) => s.path === file)!.reason);
   }
 }
 
@@ -329,7 +389,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   private async load(idx: number[], epoch: number, start: number): Promise<LoadedBatch> {
     const samples = await mapLimit(idx, this.opts.concurrency, async (i, k) => {
       try {
-        return await this.dataset.get(i, new Rng(`${this.opts.seed}/aug/${epoch}/${start + k}`));
+        return await this.dataset.get(i, sampleRng(`${this.opts.seed}/aug/${epoch}/${start + k}`));
       } catch (err) {
         if (err instanceof SkippedImageError) return undefined;
         throw err;

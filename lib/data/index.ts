@@ -6,3 +6,4 @@ export * from './transforms';
 export * from './dataset';
 export * from './preview';
 export * from './fetch';
+export { closeWorkers } from './workers';

@@ -9,8 +9,23 @@ import sharp from 'sharp';
 import { Rng } from '../random';
 import { bytePixels, floatPixels, RawImage, resizePixels, toFloat01 } from './image';
 
-/** One step of a pipeline. */
-export type Transform = (img: RawImage, rng: Rng) => RawImage | Promise<RawImage>;
+/**
+ * A serialisable description of a built-in transform: the factory's name and the arguments it was called with.
+ * `fromSpec` rebuilds the same transform from it (the DataLoader does so in its worker threads).
+ */
+export interface TransformSpec {
+  name: string;
+  args: unknown[];
+}
+
+/** One step of a pipeline. The built-in factories attach their `spec`; a custom function has none (and runs on the main thread). */
+export type Transform = ((img: RawImage, rng: Rng) => RawImage | Promise<RawImage>) & { spec?: TransformSpec };
+
+/** Attach the spec of the factory call that built `fn`. */
+function withSpec(fn: Transform, name: string, args: unknown[]): Transform {
+  fn.spec = { name, args };
+  return fn;
+}
 
 /** ImageNet statistics (torchvision / albumentations defaults), per RGB channel. */
 export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
@@ -84,11 +99,14 @@ export function compose(transforms: Transform[]): Transform {
   transforms.forEach((t, i) => {
     if (typeof t !== 'function') throw new Error(`compose: item ${i} is not a transform (got ${typeof t}); did you forget to call it, e.g. resize(32, 32)?`);
   });
-  return async (img, rng) => {
+  const fn: Transform = async (img, rng) => {
     let out = img;
     for (const t of transforms) out = await t(out, rng);
     return out;
   };
+  // serialisable only when every step is
+  if (transforms.every((t) => t.spec)) fn.spec = { name: 'compose', args: [transforms.map((t) => t.spec)] };
+  return fn;
 }
 
 /**
@@ -110,7 +128,7 @@ function resizeImage(img: RawImage, height: number, width: number): RawImage | P
  */
 export function resize(height: number, width: number): Transform {
   if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) throw new Error(`resize: expected positive integer height and width, got ${height}×${width}`);
-  return (img) => (img.height === height && img.width === width ? img : resizeImage(img, height, width));
+  return withSpec((img) => (img.height === height && img.width === width ? img : resizeImage(img, height, width)), 'resize', [height, width]);
 }
 
 /** Options of `normalize`. */
@@ -127,7 +145,7 @@ export function normalize(opts: NormalizeOptions = {}): Transform {
   const std = opts.std ?? IMAGENET_STD;
   const maxPixel = opts.maxPixelValue ?? 255;
   if (std.some((s) => !(s > 0))) throw new Error(`normalize: std must be positive, got [${std}]`);
-  return (img) => {
+  return withSpec((img) => {
     const c = img.channels;
     const m = mean.length === 1 ? Array(c).fill(mean[0]) : mean;
     const s = std.length === 1 ? Array(c).fill(std[0]) : std;
@@ -136,17 +154,17 @@ export function normalize(opts: NormalizeOptions = {}): Transform {
     const out = new Float32Array(img.data.length);
     for (let i = 0; i < out.length; i++) out[i] = (img.data[i] / div - m[i % c]) / s[i % c];
     return { ...img, data: out };
-  };
+  }, 'normalize', [opts]);
 }
 
 /** To float32 HWC (the `ToTensorV2` step): uint8 becomes [0, 1]; float input is returned as is. */
 export function toTensor(): Transform {
-  return (img) => toFloat01(img);
+  return withSpec((img) => toFloat01(img), 'toTensor', []);
 }
 
 /** Mirror left–right with probability p (default 0.5). */
 export function horizontalFlip(opts: ProbabilityOption = {}): Transform {
-  return withP('horizontalFlip', opts.p, (img) => {
+  return withSpec(withP('horizontalFlip', opts.p, (img) => {
     const { height: h, width: w, channels: c } = img;
     const out = alloc(img, h, w);
     for (let y = 0; y < h; y++)
@@ -156,18 +174,18 @@ export function horizontalFlip(opts: ProbabilityOption = {}): Transform {
         for (let k = 0; k < c; k++) out.data[dst + k] = img.data[src + k];
       }
     return out;
-  });
+  }), 'horizontalFlip', [opts]);
 }
 
 /** Mirror top–bottom with probability p (default 0.5). */
 export function verticalFlip(opts: ProbabilityOption = {}): Transform {
-  return withP('verticalFlip', opts.p, (img) => {
+  return withSpec(withP('verticalFlip', opts.p, (img) => {
     const { height: h, width: w, channels: c } = img;
     const out = alloc(img, h, w);
     const row = w * c;
     for (let y = 0; y < h; y++) out.data.set(img.data.subarray((h - 1 - y) * row, (h - y) * row), y * row);
     return out;
-  });
+  }), 'verticalFlip', [opts]);
 }
 
 /** Index reflected at the borders without repeating the edge (OpenCV BORDER_REFLECT_101). */
@@ -184,7 +202,7 @@ function reflect101(i: number, n: number): number {
  */
 export function rotate(limit: number, opts: ProbabilityOption = {}): Transform {
   if (!(limit >= 0 && limit <= 180)) throw new Error(`rotate: limit must be in [0, 180] degrees, got ${limit}`);
-  return withP('rotate', opts.p, (img, rng) => rotateBy(img, rng.uniform(-limit, limit)));
+  return withSpec(withP('rotate', opts.p, (img, rng) => rotateBy(img, rng.uniform(-limit, limit))), 'rotate', [limit, opts]);
 }
 
 /** Rotate counter-clockwise by `degrees` (positive = counter-clockwise, as in OpenCV), bilinear, reflected borders. */
@@ -272,11 +290,15 @@ export function randomResizedCrop(height: number, width: number, opts: RandomRes
   if (!(ratio[0] > 0 && ratio[0] <= ratio[1])) throw new Error(`randomResizedCrop: ratio must satisfy 0 < lo ≤ hi, got [${ratio}]`);
   const p = checkP('randomResizedCrop', opts.p ?? 1);
   const plain = resize(height, width);
-  return (img, rng) => {
-    if (!(rng.next() < p)) return plain(img, rng);
-    const box = randomCropBox(img.height, img.width, rng, scale, ratio);
-    return resizeImage(cropImage(img, box), height, width);
-  };
+  return withSpec(
+    (img, rng) => {
+      if (!(rng.next() < p)) return plain(img, rng);
+      const box = randomCropBox(img.height, img.width, rng, scale, ratio);
+      return resizeImage(cropImage(img, box), height, width);
+    },
+    'randomResizedCrop',
+    [height, width, opts],
+  );
 }
 
 /** Options of `colorJitter`: each factor is drawn uniformly from [1 − x, 1 + x]; hue shift from [−hue, hue] turns. */
@@ -333,7 +355,7 @@ export function colorJitter(opts: ColorJitterOptions = {}): Transform {
   const { brightness = 0.2, contrast = 0.2, saturation = 0, hue = 0 } = opts;
   if (!(hue >= 0 && hue <= 0.5)) throw new Error(`colorJitter: hue must be in [0, 0.5], got ${hue}`);
   for (const [k, v] of Object.entries({ brightness, contrast, saturation })) if (!(v >= 0)) throw new Error(`colorJitter: ${k} must be ≥ 0, got ${v}`);
-  return withP('colorJitter', opts.p, (img, rng) => {
+  return withSpec(withP('colorJitter', opts.p, (img, rng) => {
     const b = rng.uniform(1 - brightness, 1 + brightness);
     const ct = rng.uniform(1 - contrast, 1 + contrast);
     const sat = rng.uniform(1 - saturation, 1 + saturation);
@@ -368,7 +390,7 @@ export function colorJitter(opts: ColorJitterOptions = {}): Transform {
       }
     }
     return finish(img, x, img.height, img.width, max);
-  });
+  }), 'colorJitter', [opts]);
 }
 
 /** Options of `gaussNoise`. */
@@ -381,13 +403,13 @@ export interface GaussNoiseOptions extends ProbabilityOption {
 export function gaussNoise(opts: GaussNoiseOptions = {}): Transform {
   const [lo, hi] = opts.stdRange ?? [0.02, 0.1];
   if (!(lo >= 0 && lo <= hi)) throw new Error(`gaussNoise: stdRange must satisfy 0 ≤ lo ≤ hi, got [${lo}, ${hi}]`);
-  return withP('gaussNoise', opts.p, (img, rng) => {
+  return withSpec(withP('gaussNoise', opts.p, (img, rng) => {
     const max = maxValue(img);
     const std = rng.uniform(lo, hi) * max;
     const vals = new Float64Array(img.data.length);
     for (let i = 0; i < vals.length; i++) vals[i] = img.data[i] + rng.normal(0, std);
     return finish(img, vals, img.height, img.width);
-  });
+  }), 'gaussNoise', [opts]);
 }
 
 /** Options of `blur`. */
@@ -400,8 +422,30 @@ export interface BlurOptions extends ProbabilityOption {
 export function blur(opts: BlurOptions = {}): Transform {
   const [lo, hi] = opts.sigma ?? [0.5, 1.5];
   if (!(lo >= 0.3 && lo <= hi)) throw new Error(`blur: sigma must satisfy 0.3 ≤ lo ≤ hi, got [${lo}, ${hi}]`);
-  return withP('blur', opts.p, (img, rng) => {
+  return withSpec(withP('blur', opts.p, (img, rng) => {
     const sigma = rng.uniform(lo, hi);
     return viaSharp(img, (s) => s.blur({ sigma, precision: 'float' }));
-  });
+  }), 'blur', [opts]);
+}
+
+/** The factories `fromSpec` can rebuild, by name. */
+const FACTORIES: Record<string, (...args: never[]) => Transform> = {
+  resize,
+  normalize,
+  toTensor,
+  horizontalFlip,
+  verticalFlip,
+  rotate,
+  randomResizedCrop,
+  colorJitter,
+  gaussNoise,
+  blur,
+};
+
+/** Rebuild a transform from its `spec` (same factory, same arguments: the same draws and pixels). */
+export function fromSpec(spec: TransformSpec): Transform {
+  if (spec.name === 'compose') return compose((spec.args[0] as TransformSpec[]).map(fromSpec));
+  const f = FACTORIES[spec.name];
+  if (!f) throw new Error(`fromSpec: unknown transform "${spec.name}"; known: compose, ${Object.keys(FACTORIES).join(', ')}`);
+  return (f as (...args: unknown[]) => Transform)(...spec.args);
 }

@@ -73,7 +73,7 @@ export interface DataTrainBenchRow extends BenchRow {
    * (decoded pixels cached from the 2nd epoch on, the default); 'files+aug nocache': the same, decoding every epoch
    * (`cacheBytes: 0`); 'files': cached ImageDataset, resize + toTensor only.
    */
-  feed: 'array' | 'files+aug' | 'files+aug nocache' | 'files';
+  feed: 'array' | 'files+aug' | 'files+aug nocache' | 'files+aug 0 workers' | 'files+aug 2 workers' | 'files';
   strategy: 'finetune' | 'freeze';
   /** Median over the epochs after the first, images per second (the training loop's own figure). */
   trainImagesPerSec: number;
@@ -96,8 +96,8 @@ function median(xs: number[]): number {
 /**
  * Does the loader slow training? Trains the shipped source model (digits-m-0-4, finetune and freeze, batch 32)
  * on `images` digits-m 5–9 train files, one epoch per round, fed by an in-memory ArrayDataset of the same images,
- * by ImageDatasets over the JPEG files with notebook 05's augmentation (cached and uncached), and without
- * augmentation. The feeds alternate epoch by epoch in one process, so machine load hits them alike.
+ * by ImageDatasets over the JPEG files with notebook 05's augmentation (cached and uncached; with the default
+ * worker threads, none (main thread) and two), and without augmentation. The feeds alternate epoch by epoch in one process, so machine load hits them alike.
  */
 export async function benchLoaderTraining(opts: { images?: number; rounds?: number; batchSize?: number; log?: (s: string) => void } = {}): Promise<DataTrainBenchRow[]> {
   const images = opts.images ?? (QUICK ? 256 : 1024);
@@ -125,6 +125,8 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
     array: () => new ArrayDataset(arrays),
     'files+aug': () => new ImageDataset(paths, labels, augT, { classes, seed: 1 }),
     'files+aug nocache': () => new ImageDataset(paths, labels, augT, { classes, seed: 1, cacheBytes: 0 }),
+    'files+aug 0 workers': () => new ImageDataset(paths, labels, augT, { classes, seed: 1, workers: 0 }),
+    'files+aug 2 workers': () => new ImageDataset(paths, labels, augT, { classes, seed: 1, workers: 2 }),
     files: () => new ImageDataset(paths, labels, plainT, { classes, seed: 1 }),
   } as const;
   const names = Object.keys(datasets) as Array<keyof typeof datasets>;
@@ -266,14 +268,15 @@ if (require.main === module && process.argv.includes('--distance')) {
   const uptime = (): string => spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
   console.log(`before: ${uptime()}`);
   console.log(`backend: ${process.env.KIT_BACKEND ?? '(auto)'}`);
-  benchLoaderTraining({ log: console.log }).then(
+  const roundsArg = process.argv.indexOf('--rounds');
+  benchLoaderTraining({ log: console.log, rounds: roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : undefined }).then(
     (rows) => {
       console.log(`after: ${uptime()}; backend ${rows[0]?.backend}`);
       for (const s of ['finetune', 'freeze']) {
         const base = rows.find((r) => r.strategy === s && r.feed === 'array')!.trainImagesPerSec;
         for (const r of rows.filter((x) => x.strategy === s))
           console.log(
-            `${s.padEnd(8)} ${r.feed.padEnd(17)} train ${r.trainImagesPerSec.toFixed(0).padStart(5)} img/s (${((r.trainImagesPerSec / base - 1) * 100).toFixed(0).padStart(4)} % vs array; epochs ${r.rounds.map((x) => x.toFixed(0)).join(', ')})  loader alone ${r.loaderImagesPerSec.toFixed(0)} → ${r.loaderWarmImagesPerSec.toFixed(0)} img/s`,
+            `${s.padEnd(8)} ${r.feed.padEnd(19)} train ${r.trainImagesPerSec.toFixed(0).padStart(5)} img/s (${((r.trainImagesPerSec / base - 1) * 100).toFixed(0).padStart(4)} % vs array; epochs ${r.rounds.map((x) => x.toFixed(0)).join(', ')})  loader alone ${r.loaderImagesPerSec.toFixed(0)} → ${r.loaderWarmImagesPerSec.toFixed(0)} img/s`,
           );
       }
       console.log(JSON.stringify(rows));

@@ -1,0 +1,150 @@
+/**
+ * A small pool of worker threads that decode and transform ImageDataset samples off the main thread, so the
+ * JS augmentations (rotate, colour jitter, noise, resize) do not compete with training (wasm/cpu) for it.
+ * Workers rebuild the transform from its `spec` and use the sample's seed: results are bit-identical to the
+ * main-thread path. Idle workers are unref'd (they never keep the process alive); `closeWorkers()` ends them.
+ */
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import type { RawImage } from './image';
+import type { TransformSpec } from './transforms';
+
+/** One sample to decode and transform. */
+export interface WorkerTask {
+  id: number;
+  file: string;
+  channels: 1 | 3;
+  /** The decoded pixels from the dataset's cache (copied), else the worker reads and decodes `file`. */
+  pixels?: RawImage;
+  /** Send the decoded pixels back too (the dataset's cache has room). */
+  wantDecoded: boolean;
+  spec?: TransformSpec;
+  seed: string;
+}
+
+/** The transformed sample (float32) and, when asked for, the decoded pixels for the dataset's cache. */
+export interface WorkerResult {
+  image: RawImage;
+  decoded?: RawImage;
+}
+
+/** The transformed pixels (float32, transferred), or the error and the stage it came from. */
+export type WorkerReply =
+  | { id: number; data: Float32Array; height: number; width: number; channels: number; decoded?: RawImage }
+  | { id: number; stage: 'decode' | 'transform'; message: string };
+
+/** An error from a worker; `stage` says whether reading/decoding the file or the transform failed. */
+export class WorkerTaskError extends Error {
+  constructor(
+    message: string,
+    readonly stage: 'decode' | 'transform',
+  ) {
+    super(message);
+  }
+}
+
+/** Steps that draw from the rng (the augmentations): a chain without any stays on the main thread, where it is cheaper than a message round trip. */
+const RANDOM_STEPS = new Set(['horizontalFlip', 'verticalFlip', 'rotate', 'randomResizedCrop', 'colorJitter', 'gaussNoise', 'blur']);
+
+/** Whether a transform spec contains an augmentation worth moving to a worker thread. */
+export function worthOffloading(spec: TransformSpec): boolean {
+  const random = (t: TransformSpec): boolean => (t.name === 'compose' ? (t.args[0] as TransformSpec[]).some(random) : RANDOM_STEPS.has(t.name));
+  if (!random(spec)) return false;
+  try {
+    structuredClone(spec); // arguments a worker cannot receive keep the chain on the main thread
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+  /** Tasks of the current tick, posted as one message (a batch's samples: one round trip, not 32). */
+  queue: WorkerTask[];
+}
+
+interface Pending {
+  resolve: (r: WorkerResult) => void;
+  reject: (err: Error) => void;
+  slot: Slot;
+}
+
+let slots: Slot[] = [];
+const pending = new Map<number, Pending>();
+let nextId = 0;
+
+/** The worker script next to this module: compiled JS, or TypeScript run through tsx (tests, scripts). */
+function spawn(): Worker {
+  const ts = __filename.endsWith('.ts');
+  const file = path.join(__dirname, `transform-worker.${ts ? 'ts' : 'js'}`);
+  // under tsx (tests, scripts) the worker registers tsx's require hook itself: `execArgv: ['--import', 'tsx']`
+  // does not reach worker threads on Node 20 ("Unknown file extension .ts")
+  const worker = ts ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true }) : new Worker(file);
+  const slot: Slot = { worker, inFlight: 0, queue: [] };
+  worker.on('message', (replies: WorkerReply[]) => {
+    for (const r of replies) {
+      const p = pending.get(r.id);
+      if (!p) continue;
+      pending.delete(r.id);
+      if (--slot.inFlight === 0) worker.unref();
+      if ('message' in r) p.reject(new WorkerTaskError(r.message, r.stage));
+      else p.resolve({ image: { data: r.data, height: r.height, width: r.width, channels: r.channels }, decoded: r.decoded });
+    }
+  });
+  const fail = (err: Error): void => {
+    slots = slots.filter((s) => s !== slot);
+    for (const [id, p] of pending)
+      if (p.slot === slot) {
+        pending.delete(id);
+        p.reject(new WorkerTaskError(`ImageDataset worker failed: ${err.message}`, 'transform'));
+      }
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+  worker.unref();
+  slots.push(slot);
+  return worker;
+}
+
+/** Decode `file` (unless `task.pixels` are given) and apply the transform described by `spec` with `new Rng(seed)`, in one of `size` workers. */
+export function runInWorker(task: Omit<WorkerTask, 'id'>, size: number): Promise<WorkerResult> {
+  while (slots.length < size) spawn();
+  // the least busy of the first `size` workers
+  const slot = slots.slice(0, size).reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+  const id = nextId++;
+  return new Promise<WorkerResult>((resolve, reject) => {
+    pending.set(id, { resolve, reject, slot });
+    // a task in flight keeps the process alive until its reply arrives
+    if (slot.inFlight++ === 0) slot.worker.ref();
+    if (slot.queue.push({ ...task, id }) === 1)
+      process.nextTick(() => {
+        const tasks = slot.queue;
+        slot.queue = [];
+        try {
+          slot.worker.postMessage(tasks);
+        } catch (err) {
+          // e.g. a spec argument that cannot be cloned: fail these samples, not the process
+          for (const t of tasks) {
+            const p = pending.get(t.id);
+            pending.delete(t.id);
+            if (--slot.inFlight === 0) slot.worker.unref();
+            p?.reject(new WorkerTaskError(`ImageDataset: cannot send ${t.file} to a worker thread: ${(err as Error).message}`, 'transform'));
+          }
+        }
+      });
+  });
+}
+
+/** Number of worker threads currently running. */
+export function workerCount(): number {
+  return slots.length;
+}
+
+/** Terminate the worker threads (they restart on the next offloaded sample). Never needed for the process to exit. */
+export async function closeWorkers(): Promise<void> {
+  const all = slots;
+  slots = [];
+  await Promise.all(all.map((s) => s.worker.terminate()));
+}
