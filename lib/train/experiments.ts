@@ -472,20 +472,7 @@ export async function compareStrategies(opts: CompareOptions): Promise<CompareRe
     if (ctx.source.owned) ctx.source.model.dispose(); // loaded here: free it (a caller's model is left alone)
   }
   rows.sort((a, b) => strategies.indexOf(a.strategy) - strategies.indexOf(b.strategy) || a.m - b.m || a.seed - b.seed);
-  const summary = summarizeRows(rows);
-  let frameCache: DataFrame | undefined;
-  return {
-    rows,
-    summary,
-    get frame(): DataFrame {
-      if (!frameCache) frameCache = rowsFrame(rows);
-      return frameCache;
-    },
-    plot: () => {
-      const fig = accuracyFigure(summary, 'm', `${ctx.source.name} → ${ctx.target.name}: accuracy against m`);
-      showPlot(fig.data as Parameters<typeof showPlot>[0], fig.layout as Parameters<typeof showPlot>[1]);
-    },
-  };
+  return experimentResult(rows, [], 'm', `${ctx.source.name} → ${ctx.target.name}: accuracy against m`);
 }
 
 /**
@@ -547,17 +534,22 @@ export async function cutSweep(opts: CutSweepOptions): Promise<CompareResult> {
   }
   const order = cuts.map((c) => (typeof c === 'number' ? ctx.source.model.layers[c].name : c));
   rows.sort((a, b) => strategies.indexOf(a.strategy) - strategies.indexOf(b.strategy) || order.indexOf(a.cutAt) - order.indexOf(b.cutAt) || a.seed - b.seed);
+  return experimentResult(rows, ['cutAt'], 'cutAt', `${ctx.source.name} → ${ctx.target.name}, m = ${opts.m}: accuracy against the cut`);
+}
+
+/** Rows of an experiment with their summary, a lazily built DataFrame and an accuracy plot against `x`. */
+function experimentResult(rows: ResultRow[], extraColumns: Array<keyof ResultRow>, x: 'm' | 'cutAt', title: string): CompareResult {
   const summary = summarizeRows(rows);
   let frameCache: DataFrame | undefined;
   return {
     rows,
     summary,
     get frame(): DataFrame {
-      if (!frameCache) frameCache = rowsFrame(rows, ['cutAt']);
+      if (!frameCache) frameCache = rowsFrame(rows, extraColumns);
       return frameCache;
     },
     plot: () => {
-      const fig = accuracyFigure(summary, 'cutAt', `${ctx.source.name} → ${ctx.target.name}, m = ${opts.m}: accuracy against the cut`);
+      const fig = accuracyFigure(summary, x, title);
       showPlot(fig.data as Parameters<typeof showPlot>[0], fig.layout as Parameters<typeof showPlot>[1]);
     },
   };

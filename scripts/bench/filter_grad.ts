@@ -7,19 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../lib/backend';
 import { setConv2DFilterGradMode, type FilterGradMode } from '../../lib/backend/kernels/conv2d_backprop_filter';
+import { cpuMs } from './kernels';
 import { buildReferenceCnn } from './reference';
-
-function cpuMs(f: () => tf.Tensor, repeats: number): number {
-  for (let i = 0; i < 2; i++) f().dispose();
-  const start = process.cpuUsage();
-  for (let i = 0; i < repeats; i++) {
-    const r = f();
-    r.dataSync();
-    r.dispose();
-  }
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000 / repeats;
-}
 
 async function main(): Promise<void> {
   await useBackend('wasm');

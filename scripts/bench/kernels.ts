@@ -10,7 +10,7 @@ export interface KernelComparison {
 }
 
 /** Milliseconds of CPU time per call (process CPU time: less disturbed by other processes than wall time). */
-function cpuMs(f: () => tf.Tensor, repeats = 10): number {
+export function cpuMs(f: () => tf.Tensor, repeats = 10): number {
   for (let i = 0; i < 2; i++) f().dispose();
   const start = process.cpuUsage();
   for (let i = 0; i < repeats; i++) {

@@ -189,3 +189,35 @@ export function assertNHWC(kernel: string, dataFormat: unknown): void {
     throw new Error(`${kernel} (wasm, lib/backend/kernels): dataFormat ${String(dataFormat)} unsupported, expected NHWC`);
   }
 }
+
+/** The geometry both depthwise backprop kernels need, with dy's shape checked against it. */
+export interface DepthwiseGeometry {
+  info: tf.backend_util.Conv2DInfo;
+  sh: number; sw: number; dh: number; dw: number;
+  fh: number; fw: number; oh: number; ow: number; h: number; w: number;
+  n: number; c: number; m: number;
+}
+
+/**
+ * Conv geometry of a depthwise convolution with input `xShape` and filter `filterShape`; throws an error naming
+ * the kernel and both shapes when dy is not [n, oh, ow, c·m].
+ */
+export function depthwiseGeometry(
+  kernel: string,
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  dyShape: number[],
+  attrs: { strides: number | [number, number]; dilations: number | [number, number]; pad: tf.backend_util.ExplicitPadding | 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+): DepthwiseGeometry {
+  const { strides, dilations, pad, dimRoundingMode } = attrs;
+  const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, dilations, pad, dimRoundingMode, true);
+  const [sh, sw] = pair(strides);
+  const [dh, dw] = pair(dilations);
+  const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
+  const [n, , , c] = xShape;
+  const m = filterShape[3];
+  if (dyShape[1] !== oh || dyShape[2] !== ow || dyShape[3] !== c * m) {
+    throw new Error(`${kernel} (wasm): dy [${dyShape}] does not match [${n}, ${oh}, ${ow}, ${c * m}] for input [${xShape}]`);
+  }
+  return { info, sh, sw, dh, dw, fh, fw, oh, ow, h, w, n, c, m };
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { pair, runProgram } from './compose';
+import { depthwiseGeometry, runProgram } from './compose';
 
 /**
  * DepthwiseConv2dNativeBackpropFilter for wasm (missing from the backend).
@@ -20,25 +20,10 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
     const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const { strides, dilations, pad, dimRoundingMode, filterShape } =
       attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-      true,
+    const { info, sh, sw, dh, dw, fh, fw, oh, ow, h, w, n, c, m } = depthwiseGeometry(
+      'DepthwiseConv2dNativeBackpropFilter', x.shape as [number, number, number, number], filterShape, dy.shape,
+      { strides, dilations, pad, dimRoundingMode },
     );
-    const [sh, sw] = pair(strides);
-    const [dh, dw] = pair(dilations);
-    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
-    const [n, , , c] = x.shape;
-    const m = filterShape[3];
-    if (dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== c * m) {
-      throw new Error(
-        `DepthwiseConv2dNativeBackpropFilter (wasm): dy [${dy.shape}] does not match [${n}, ${oh}, ${ow}, ${c * m}] for x [${x.shape}]`,
-      );
-    }
     const { top, left } = info.padInfo;
     if (x.dtype === 'float32' && dy.dtype === 'float32' && n * oh * ow * fh * fw * c * m <= jsMaxMacs) {
       return depthwiseFilterGradJs(backend as BackendWasm, x, dy, info, [fh, fw, c, m]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { pair, runProgram } from './compose';
+import { depthwiseGeometry, runProgram } from './compose';
 
 /**
  * DepthwiseConv2dNativeBackpropInput for wasm (missing from the backend).
@@ -15,25 +15,10 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
     const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const { strides, dilations, pad, dimRoundingMode, inputShape } =
       attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-      true,
+    const { info, sh, sw, dh, dw, fh, fw, oh, ow, h, w, n, c, m } = depthwiseGeometry(
+      'DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape as [number, number, number, number], dy.shape,
+      { strides, dilations, pad, dimRoundingMode },
     );
-    const [sh, sw] = pair(strides);
-    const [dh, dw] = pair(dilations);
-    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
-    const [n, , , c] = inputShape;
-    const m = filter.shape[3];
-    if (dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== c * m) {
-      throw new Error(
-        `DepthwiseConv2dNativeBackpropInput (wasm): dy [${dy.shape}] does not match [${n}, ${oh}, ${ow}, ${c * m}] for input [${inputShape}]`,
-      );
-    }
     return runProgram(backend, (p) => {
       const flipped = p.reshape(p.run('Reverse', { x: filter }, { dims: [0, 1] }), [fh, fw, c * m, 1]);
       const dyd = p.dilate(dy, [sh, sw]);

@@ -1,23 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { originalWasmKernel } from './compose';
-import { axesOf, reducedShape, reduceMiddle, reductionView } from './reduce';
+import { middleReductionConfig } from './reduce';
 
 /**
  * Mean for wasm over leading or middle axes of float32 tensors (batch-norm moments over [0, 1, 2],
  * squeeze-excitation's average over [1, 2]) without the backend's transpose: see reduce.ts. Innermost
  * reductions, other dtypes and interleaved axes use the backend's own kernel.
  */
-export const meanConfig: tf.KernelConfig = {
-  kernelName: tf.Mean,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const { inputs, backend, attrs } = args;
-    const { x } = inputs as { x: tf.TensorInfo };
-    const { axis, keepDims } = attrs as unknown as tf.MeanAttrs;
-    const axes = axesOf(axis, x.shape.length);
-    const view = x.dtype === 'float32' ? reductionView(x.shape, axes) : null;
-    if (view == null) return originalWasmKernel(tf.Mean).kernelFunc(args);
-    return reduceMiddle(backend as BackendWasm, x, view, reducedShape(x.shape, axes, keepDims), 1 / view.r);
-  },
-};
+export const meanConfig: tf.KernelConfig = middleReductionConfig(tf.Mean, (r) => 1 / r);

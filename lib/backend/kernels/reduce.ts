@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { originalWasmKernel } from './compose';
 
 /**
  * Reductions over axes that are not the innermost ones, for the kit's Sum and Mean kernels.
@@ -81,4 +82,25 @@ export function reduceMiddle(
 export function axesOf(axis: number | number[] | null | undefined, rank: number): number[] {
   if (axis == null) return Array.from({ length: rank }, (_, i) => i);
   return (Array.isArray(axis) ? axis : [axis]).map((ax) => (ax < 0 ? ax + rank : ax));
+}
+
+/**
+ * A wasm kernel config for Sum or Mean: float32 reductions over leading or middle axes go through
+ * `reduceMiddle` (scaled by `scale(r)`, r = the number of values reduced into each output); innermost
+ * reductions, other dtypes and interleaved axes use the backend's own kernel.
+ */
+export function middleReductionConfig(kernelName: typeof tf.Sum | typeof tf.Mean, scale: (r: number) => number): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
+      const axes = axesOf(axis, x.shape.length);
+      const view = x.dtype === 'float32' ? reductionView(x.shape, axes) : null;
+      if (view == null) return originalWasmKernel(kernelName).kernelFunc(args);
+      return reduceMiddle(backend as BackendWasm, x, view, reducedShape(x.shape, axes, keepDims), scale(view.r));
+    },
+  };
 }
