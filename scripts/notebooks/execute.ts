@@ -115,7 +115,32 @@ function excerpt(source: string, maxLines = 6): string {
 
 type CellOutcome = { kind: 'ok' | 'error' | 'aborted' | 'timeout' | 'died' | 'notebook-timeout'; count: number | null; detail?: string };
 
+/**
+ * Run one cell with its timeouts, under a last-resort watchdog: should the cell's own timeout handling ever
+ * stall (seen once on a heavily loaded CI machine, cause unknown), the kernel's process group is killed and
+ * the cell reported as timed out, so the runner never hangs.
+ */
 async function executeCell(
+  kernel: KernelClient, collector: OutputCollector, code: string, outputs: Output[],
+  cellTimeout: number, notebookDeadline: number, graceSeconds: number,
+): Promise<CellOutcome> {
+  const budget = Math.max(0.1, Math.min(cellTimeout, (notebookDeadline - Date.now()) / 1000));
+  const limitMs = (budget + graceSeconds + 15) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<CellOutcome>((resolve) => {
+    timer = setTimeout(() => {
+      kernel.killNow();
+      resolve({ kind: budget < cellTimeout ? 'notebook-timeout' : 'timeout', count: null, detail: `watchdog: the cell did not finish within ${Math.round(limitMs / 1000)} s; kernel killed` });
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([runCell(kernel, collector, code, outputs, cellTimeout, notebookDeadline, graceSeconds), watchdog]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runCell(
   kernel: KernelClient, collector: OutputCollector, code: string, outputs: Output[],
   cellTimeout: number, notebookDeadline: number, graceSeconds: number,
 ): Promise<CellOutcome> {

@@ -29,19 +29,17 @@ function runRunner(args: string[]): Promise<{ status: number | null; stdout: str
   });
 }
 
-test('the runner executes every fixture and reports each outcome', { timeout: 120_000 }, async () => {
+test('the runner executes every fixture and reports each outcome', { timeout: 300_000 }, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
   const out2 = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
   const out3 = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
   const files = ['ok', 'type-error', 'throw', 'exit'].map((n) => path.join(fixtures, `${n}.ipynb`));
   const hang = path.join(fixtures, 'hang.ipynb');
-  // side by side: the finite fixtures (default limits), the endless loop against the cell timeout, and against
-  // the notebook timeout
-  const [res, res2, res3] = await Promise.all([
-    runRunner([...files, '--out', out, '--jobs', '2', '--quick', '--param', 'steps=5', '--param', 'word="hi there"']),
-    runRunner([hang, '--out', out2, '--timeout', '8']),
-    runRunner([hang, '--out', out3, '--timeout', '100', '--notebook-timeout', '20']),
-  ]);
+  // the finite fixtures (default limits), then the endless loop against the cell timeout and against the
+  // notebook timeout — one runner at a time: runners started together can race for the same free ports
+  const res = await runRunner([...files, '--out', out, '--jobs', '2', '--quick', '--param', 'steps=5', '--param', 'word="hi there"']);
+  const res2 = await runRunner([hang, '--out', out2, '--timeout', '8']);
+  const res3 = await runRunner([hang, '--out', out3, '--timeout', '100', '--notebook-timeout', '20']);
   assert.equal(res.status, 1, `runner exit status (a failing notebook → 1)\n${res.stdout}\n${res.stderr}`);
   for (const [r, dir, why] of [[res2, out2, /cell timeout: interrupted after 8 s/], [res3, out3, /notebook timeout/]] as const) {
     assert.equal(r.status, 1, r.stdout + r.stderr);
