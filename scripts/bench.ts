@@ -8,16 +8,24 @@
  *   npm run bench -- --json            one JSON object per row
  *   npm run bench -- --sizes=32,64 --backends=wasm,cpu --no-torch --no-source --no-data
  *   npm run bench -- --kernels         the kit's replacement wasm kernels against the originals only
- *   npm run bench -- --threads=2       wasm with 2 threads (experimental under Node, see docs/backend.md)
+ *   npm run bench -- --profile         where a training step of the reference CNN goes, per kernel (32 px)
+ *   npm run bench -- --threads=2       wasm with 2 threads only (experimental under Node, see docs/backend.md)
+ *   npm run bench -- --no-threads      wasm with 1 thread only
+ *
+ * By default wasm is measured with 1 thread and, on a machine with 2+ cores, again with 2 threads in a child
+ * process (the thread count is fixed when the wasm backend starts); the ratio lines use the faster wasm row,
+ * as the PyTorch reference takes the faster of 1 and 2 threads.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'child_process';
 import { availableBackends, useBackend, type BackendName } from '../lib/backend';
 import { repoRoot } from '../lib/config';
 import { benchModel, buildReferenceCnn, type BenchBudget } from './bench/reference';
 import { compareKernels } from './bench/kernels';
+import { profileStep } from './bench/profile';
 import { benchTorch } from './bench/torch';
 import type { BenchRow } from './bench/types';
 
@@ -30,6 +38,8 @@ interface Options {
   source: boolean;
   data: boolean;
   threads: number | undefined;
+  /** also measure wasm with 2 threads in a child process (default on 2+ cores unless --threads/--no-threads) */
+  threadRows: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -47,6 +57,7 @@ function parseArgs(argv: string[]): Options {
     source: !argv.includes('--no-source'),
     data: !argv.includes('--no-data') && !quick,
     threads: value('threads') ? Number(value('threads')) : undefined,
+    threadRows: !argv.includes('--no-threads') && value('threads') == null && os.cpus().length >= 2,
   };
 }
 
@@ -118,23 +129,47 @@ export function formatTable(rows: BenchRow[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-/** Ratios wasm/cpu and wasm/pytorch of the reference net, per image size. */
+/**
+ * Ratios wasm/cpu, wasm/pytorch-cpu and wasm/tensorflow of the reference net, per image size. Against PyTorch
+ * (best of 1–2 threads) wasm's best row counts, and the 1-thread ratio is given too when threads won.
+ */
 export function ratioLines(rows: BenchRow[]): string[] {
   const out: string[] = [];
   const ref = rows.filter((r) => r.model === 'reference-cnn');
+  const best = (rs: BenchRow[]) => rs.reduce((a, b) => ((b.trainImagesPerSec ?? 0) > (a.trainImagesPerSec ?? 0) ? b : a));
+  const threadsOf = (r: BenchRow) => r.threads ?? 1;
   for (const size of [...new Set(ref.map((r) => r.imageSize))].sort((a, b) => a - b)) {
     const get = (b: string) => ref.find((r) => r.backend === b && r.imageSize === size);
-    const wasm = get('wasm');
-    if (wasm == null) continue;
+    const wasmRows = ref.filter((r) => r.backend === 'wasm' && r.imageSize === size);
+    if (wasmRows.length === 0) continue;
+    const single = wasmRows.find((r) => threadsOf(r) === 1) ?? best(wasmRows);
     for (const other of ['cpu', 'pytorch-cpu', 'tensorflow']) {
       const o = get(other);
       if (o == null || !o.trainImagesPerSec || !o.inferImagesPerSec) continue;
-      const t = (wasm.trainImagesPerSec ?? 0) / o.trainImagesPerSec;
-      const i = (wasm.inferImagesPerSec ?? 0) / o.inferImagesPerSec;
-      out.push(`${size} px: wasm/${other} = ${t.toFixed(2)}× training, ${i.toFixed(2)}× inference`);
+      const ratio = (wasm: BenchRow) => [(wasm.trainImagesPerSec ?? 0) / o.trainImagesPerSec!, (wasm.inferImagesPerSec ?? 0) / o.inferImagesPerSec!];
+      // The cpu backend runs one thread: compare like with like.
+      const wasm = other === 'cpu' ? single : best(wasmRows);
+      const [t, i] = ratio(wasm);
+      const label = threadsOf(wasm) > 1 ? `wasm (${threadsOf(wasm)} threads)` : 'wasm';
+      let line = `${size} px: ${label}/${other} = ${t.toFixed(2)}× training, ${i.toFixed(2)}× inference`;
+      if (wasm !== single) line += ` (1 thread: ${ratio(single)[0].toFixed(2)}× training)`;
+      out.push(line);
     }
   }
   return out;
+}
+
+/** wasm rows with `threads` threads, measured in a child process (threads are fixed when wasm starts). */
+function threadedWasmRows(opts: Options, threads: number, log: (s: string) => void): BenchRow[] {
+  const args = ['--import', 'tsx', __filename, `--threads=${threads}`, '--backends=wasm', `--sizes=${opts.sizes.join(',')}`, '--no-torch', '--no-data', '--json'];
+  if (!opts.source) args.push('--no-source');
+  if (opts.quick) args.push('--quick');
+  const res = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (res.status !== 0) {
+    log(`skipped: wasm with ${threads} threads (${(res.stderr || res.error?.message || '').trim().split('\n').pop()})`);
+    return [];
+  }
+  return res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as BenchRow);
 }
 
 async function main(): Promise<void> {
@@ -146,6 +181,14 @@ async function main(): Promise<void> {
     for (const c of await compareKernels()) {
       log(`${c.kernel} (${c.shapes}): kit ${c.kitMs.toFixed(2)} ms, wasm's own ${c.wasmMs.toFixed(2)} ms CPU time (${(c.wasmMs / c.kitMs).toFixed(1)}×)`);
     }
+    return;
+  }
+  if (process.argv.includes('--profile')) {
+    const info = await useBackend(opts.backends?.[0] ?? 'wasm', opts.threads);
+    const size = opts.sizes[0];
+    const p = await profileStep(size);
+    log(`${info.backend}, ${info.threads} thread(s), ${size} px, batch 32: ${p.msPerStep.toFixed(2)} ms per step (${((32 / p.msPerStep) * 1000).toFixed(0)} images/s); kernels ${p.kernelMsPerStep.toFixed(2)} ms`);
+    for (const k of p.kernels.filter((k) => k.ms >= 0.05)) log(`${k.ms.toFixed(2).padStart(7)} ms  ${k.name} ${k.shapes}`);
     return;
   }
   // Threads must be chosen before wasm initialises, which availableBackends() does.
@@ -165,6 +208,7 @@ async function main(): Promise<void> {
   for (const backend of backends) {
     const info = await useBackend(backend, opts.threads);
     const threadNote = info.threads > 1 && backend === 'wasm' ? `${info.threads} threads` : undefined;
+    const threads = backend === 'cpu' ? 1 : info.threads;
     for (const size of opts.sizes) {
       if (backend === 'cpu' && size > 32) {
         log(`skipped: cpu at ${size} px (≈ 50× slower than wasm; run with --backends=cpu --sizes=${size} to force)`);
@@ -173,10 +217,11 @@ async function main(): Promise<void> {
       const budget = budgetFor(backend, size, opts.quick);
       const model = buildReferenceCnn(size);
       const note = backend === 'cpu' ? `${budget.images} images, ${budget.repeats} timed epoch` : threadNote;
-      emit(await benchModel(model, { backend, name: 'reference-cnn', batchSize: 32, budget, note }));
+      emit({ ...(await benchModel(model, { backend, name: 'reference-cnn', batchSize: 32, budget, note })), threads });
       model.dispose();
     }
-    if (opts.source && backend !== 'cpu') for (const row of await sourceModelRows(backend, opts.quick, log)) emit(row);
+    if (opts.source && backend !== 'cpu') for (const row of await sourceModelRows(backend, opts.quick, log)) emit({ ...row, threads, note: row.note ?? threadNote });
+    if (backend === 'wasm' && opts.threadRows) for (const row of threadedWasmRows(opts, 2, log)) emit(row);
   }
   if (opts.data) for (const row of await dataRows(log)) emit(row);
   if (opts.torch) {

@@ -12,6 +12,8 @@ export interface BenchRow {
   trainImagesPerSec: number | null;
   /** Inference throughput, images per second; null when not measured. */
   inferImagesPerSec: number | null;
+  /** Threads the backend computed with (wasm: 1 unless started with --threads; pytorch-cpu: the best of 1–2). */
+  threads?: number;
   /** Anything worth knowing about the row (e.g. how few images a slow backend ran). */
   note?: string;
 }

@@ -12,7 +12,8 @@ import * as zmq from 'zeromq';
 import { JupyterMessage, decodeMessage, encodeMessage, newMessage } from './protocol';
 
 export interface ConnectionInfo {
-  transport: 'tcp';
+  /** 'ipc' (Unix sockets in the kernel's private folder) except on Windows, where it is 'tcp' */
+  transport: 'tcp' | 'ipc';
   ip: string;
   shell_port: number;
   iopub_port: number;
@@ -33,6 +34,8 @@ export interface KernelOptions {
   startTimeout?: number;
   /** the tslab executable (default: the repo's node_modules/.bin/tslab) */
   tslabBin?: string;
+  /** force TCP on 127.0.0.1 instead of Unix sockets (the default except on Windows) */
+  transport?: 'tcp' | 'ipc';
 }
 
 /** How a kernel ended: exit code or signal. */
@@ -116,6 +119,8 @@ export class KernelClient {
       } catch (e) {
         await k.stop();
         lastError = e as Error;
+        const log = k.log.trim();
+        if (log && !lastError.message.includes(log.slice(-200))) lastError = new Error(`${lastError.message}\nkernel log: ${log.slice(-800)}`);
         if (/cannot start /.test(k.log)) break; // the launcher itself is missing: retrying will not help
       }
     }
@@ -123,12 +128,17 @@ export class KernelClient {
   }
 
   private static async launch(opts: KernelOptions): Promise<KernelClient> {
-    const [shell, iopub, stdin, control, hb] = await freePorts(5);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-kernel-'));
+    // Unix sockets in the kernel's own folder: no two kernels (of this runner or of concurrent runners) can
+    // race for an address, as TCP ports probed free and then released can. tslab binds
+    // `${transport}://${ip}:${port}`, i.e. the socket files <dir>/k:1 … <dir>/k:5 here.
+    const ipc = process.platform !== 'win32' && opts.transport !== 'tcp';
+    const [shell, iopub, stdin, control, hb] = ipc ? [1, 2, 3, 4, 5] : await freePorts(5);
     const conn: ConnectionInfo = {
-      transport: 'tcp', ip: '127.0.0.1', shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
+      transport: ipc ? 'ipc' : 'tcp', ip: ipc ? path.join(dir, 'k') : '127.0.0.1',
+      shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
       key: randomBytes(32).toString('hex'), signature_scheme: 'hmac-sha256', kernel_name: 'tslab',
     };
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-kernel-'));
     const connFile = path.join(dir, 'connection.json');
     fs.writeFileSync(connFile, JSON.stringify(conn), { mode: 0o600 });
     const k = new KernelClient(conn, connFile);
@@ -163,7 +173,7 @@ export class KernelClient {
   }
 
   /**
-   * Wait until the kernel listens on all its ports (its binds are complete), so that no request reaches it
+   * Wait until the kernel listens on all its ports or socket files (its binds are complete), so that no request reaches it
    * mid-bind; fails fast when the process exits or reports an error during start-up.
    */
   private async waitListening(deadline: number): Promise<void> {
@@ -171,18 +181,57 @@ export class KernelClient {
     const pending = new Set([c.shell_port, c.iopub_port, c.control_port, c.stdin_port, c.hb_port]);
     while (pending.size > 0) {
       if (this.exit) throw new KernelDiedError(this.exit, this.log);
-      if (/UnhandledPromiseRejection|EADDRINUSE|Socket is blocked/.test(this.log)) {
-        throw new Error(`tslab failed while starting: ${this.log.trim().slice(-500)}`);
-      }
+      this.throwIfStartupFailed();
       if (Date.now() > deadline) throw new Error(`tslab kernel: ports ${[...pending].join(', ')} not listening in time\n${this.log}`);
-      for (const port of [...pending]) if (await canConnect(c.ip, port)) pending.delete(port);
+      for (const port of [...pending]) {
+        const up = c.transport === 'ipc' ? fs.existsSync(`${c.ip}:${port}`) : await canConnect(c.ip, port);
+        if (up) pending.delete(port);
+      }
       if (pending.size > 0) await new Promise((r) => setTimeout(r, 100));
     }
   }
 
+  /** With KIT_RUNNER_DEBUG=1, start-up phases go to stderr with the time since launch (diagnosing slow starts). */
+  private debug(what: string): void {
+    if (process.env.KIT_RUNNER_DEBUG === '1') {
+      process.stderr.write(`[kernel ${this.proc?.pid ?? '?'} +${((Date.now() - this.launched) / 1000).toFixed(1)} s] ${what}\n`);
+    }
+  }
+
+  private readonly launched = Date.now();
+
+  /**
+   * tslab binds its five sockets concurrently and serves shell as soon as that one is bound; a request then
+   * makes it publish 'busy' on iopub, which throws "Socket is blocked by a bind" when iopub's bind has not
+   * settled yet in zeromq.js (the socket file or port already exists by then). The kernel stays alive but
+   * never replies, so start-up watches its log and gives up on such a kernel at once (start() retries).
+   */
+  private throwIfStartupFailed(): void {
+    if (/UnhandledPromiseRejection|EADDRINUSE|Socket is blocked/.test(this.log)) {
+      throw new Error(`tslab failed while starting: ${this.log.trim().slice(-500)}`);
+    }
+  }
+
+  /** `p`, or the start-up failure (see throwIfStartupFailed) or death of the kernel, whichever comes first. */
+  private watchStartup<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      timer = setInterval(() => {
+        try {
+          if (this.exit) throw new KernelDiedError(this.exit, this.log);
+          this.throwIfStartupFailed();
+        } catch (e) {
+          reject(e);
+        }
+      }, 100);
+    });
+    return Promise.race([p, failed]).finally(() => clearInterval(timer));
+  }
+
   private async connect(timeoutSeconds: number): Promise<void> {
     await this.waitListening(Date.now() + timeoutSeconds * 1000);
-    const addr = (port: number) => `tcp://${this.conn.ip}:${port}`;
+    this.debug('sockets bound');
+    const addr = (port: number) => `${this.conn.transport}://${this.conn.ip}:${port}`;
     this.shell.connect(addr(this.conn.shell_port));
     this.control.connect(addr(this.conn.control_port));
     this.iopub.connect(addr(this.conn.iopub_port));
@@ -191,12 +240,15 @@ export class KernelClient {
     void this.pump(this.control, (m) => this.dispatchReply(m));
     void this.pump(this.iopub, (m) => { for (const l of [...this.iopubListeners]) l(m); });
     const deadline = Date.now() + timeoutSeconds * 1000;
-    await this.request('kernel_info_request', {}, timeoutSeconds);
+    // Give the binds a moment to settle in zeromq.js after the sockets appear (see throwIfStartupFailed).
+    await new Promise((r) => setTimeout(r, 200));
+    await this.watchStartup(this.request('kernel_info_request', {}, timeoutSeconds));
+    this.debug('kernel_info_reply');
     // iopub is a PUB/SUB pair: a subscription joins late, so repeat a cheap request until its status arrives.
     for (;;) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`tslab kernel: no iopub message within ${timeoutSeconds}s\n${this.log}`);
-      const seen = await new Promise<boolean>((resolve) => {
+      const seen = await this.watchStartup(new Promise<boolean>((resolve) => {
         let msgId = '';
         const timer = setTimeout(() => { this.iopubListeners.delete(l); resolve(false); }, Math.min(left, 500));
         const l: Listener = (m) => {
@@ -206,8 +258,11 @@ export class KernelClient {
         };
         this.iopubListeners.add(l);
         msgId = this.send('kernel_info_request', {}, 'shell');
-      });
-      if (seen) return;
+      }));
+      if (seen) {
+        this.debug('iopub status seen');
+        return;
+      }
     }
   }
 

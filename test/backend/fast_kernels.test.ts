@@ -150,7 +150,7 @@ test('Conv2DBackpropFilter: every formulation matches cpu on the reference CNN\'
     [[4, 8, 8, 32], 64, 1],
     [[3, 15, 17, 12], 8, 2],
   ];
-  for (const mode of ['auto', 'conv', 'im2col', 'shifted'] as FilterGradMode[]) {
+  for (const mode of ['auto', 'simd', 'conv', 'im2col', 'shifted'] as FilterGradMode[]) {
     const old = setConv2DFilterGradMode(mode);
     try {
       for (const [shape, co, s] of cases) {

@@ -7,8 +7,10 @@ import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { onBoth, relError } from './helpers';
 import { setConv2DFilterGradMode, type FilterGradMode } from '../../lib/backend/kernels/conv2d_backprop_filter';
+import { setConv2DInputGradMode, type InputGradMode } from '../../lib/backend/kernels/conv2d_backprop_input';
 
-const FILTER_GRAD_MODES: FilterGradMode[] = ['auto', 'conv', 'im2col', 'shifted'];
+const FILTER_GRAD_MODES: FilterGradMode[] = ['auto', 'simd', 'conv', 'im2col', 'shifted'];
+const INPUT_GRAD_MODES: InputGradMode[] = ['auto', 'simd', 'xnnpack'];
 
 const TOL = 1e-4;
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -81,8 +83,15 @@ test('Conv2DBackpropFilter and Conv2DBackpropInput match the cpu kernels', () =>
           setConv2DFilterGradMode(old);
         }
       }
-      const [iRef, iGot] = onBoth('Conv2DBackpropInput', { dy, filter: w }, { ...common, inputShape: x.shape });
-      assert.ok(relError(iRef, iGot) <= TOL, `input grad ${label(c)}: rel. error ${relError(iRef, iGot)}`);
+      for (const mode of INPUT_GRAD_MODES) {
+        const old = setConv2DInputGradMode(mode);
+        try {
+          const [iRef, iGot] = onBoth('Conv2DBackpropInput', { dy, filter: w }, { ...common, inputShape: x.shape });
+          assert.ok(relError(iRef, iGot) <= TOL, `input grad (${mode}) ${label(c)}: rel. error ${relError(iRef, iGot)}`);
+        } finally {
+          setConv2DInputGradMode(old);
+        }
+      }
     });
   }
 });

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Notebook, cellSource, validateNotebook } from '../../scripts/lib/nbformat';
 import type { Report } from '../../scripts/notebooks/report';
+import { KernelClient } from '../../scripts/notebooks/kernel';
 
 const root = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures', 'notebooks');
@@ -35,11 +36,14 @@ test('the runner executes every fixture and reports each outcome', { timeout: 30
   const out3 = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-runner-'));
   const files = ['ok', 'type-error', 'throw', 'exit'].map((n) => path.join(fixtures, `${n}.ipynb`));
   const hang = path.join(fixtures, 'hang.ipynb');
-  // the finite fixtures (default limits), then the endless loop against the cell timeout and against the
-  // notebook timeout — one runner at a time: runners started together can race for the same free ports
-  const res = await runRunner([...files, '--out', out, '--jobs', '2', '--quick', '--param', 'steps=5', '--param', 'word="hi there"']);
-  const res2 = await runRunner([hang, '--out', out2, '--timeout', '8']);
-  const res3 = await runRunner([hang, '--out', out3, '--timeout', '100', '--notebook-timeout', '20']);
+  // the finite fixtures (default limits), the endless loop against the cell timeout and against the notebook
+  // timeout: three runners at once (their kernels talk over Unix sockets in private folders, so nothing is
+  // shared between them, as free TCP ports probed and released were)
+  const [res, res2, res3] = await Promise.all([
+    runRunner([...files, '--out', out, '--jobs', '2', '--quick', '--param', 'steps=5', '--param', 'word="hi there"']),
+    runRunner([hang, '--out', out2, '--timeout', '8']),
+    runRunner([hang, '--out', out3, '--timeout', '100', '--notebook-timeout', '20']),
+  ]);
   assert.equal(res.status, 1, `runner exit status (a failing notebook → 1)\n${res.stdout}\n${res.stderr}`);
   for (const [r, dir, why] of [[res2, out2, /cell timeout: interrupted after 8 s/], [res3, out3, /notebook timeout/]] as const) {
     assert.equal(r.status, 1, r.stdout + r.stderr);
@@ -140,4 +144,30 @@ test('SIGTERM to the runner stops its kernels and leaves no process behind', { t
   const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as Report;
   assert.equal(report.notebooks[0].status, 'kernel-died');
   fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('kernels started together each get private Unix sockets, run code, and leave nothing behind', { timeout: 120_000 }, async () => {
+  const kernels = await Promise.all([0, 1, 2].map(() => KernelClient.start({ cwd: root, startTimeout: 60 })));
+  try {
+    const dirs = kernels.map((k) => path.dirname(k.connFile));
+    assert.equal(new Set(dirs).size, 3);
+    for (const k of kernels) {
+      assert.equal(k.conn.transport, 'ipc');
+      assert.ok(fs.existsSync(`${k.conn.ip}:${k.conn.shell_port}`), 'the shell socket file exists');
+    }
+    const replies = await Promise.all(kernels.map((k, i) => k.request('execute_request', { code: `${i} + 40`, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, 60)));
+    for (const r of replies) assert.equal((r.content as { status: string }).status, 'ok');
+  } finally {
+    await Promise.all(kernels.map((k) => k.stop()));
+  }
+  for (const k of kernels) assert.ok(!fs.existsSync(path.dirname(k.connFile)), 'the socket folder is removed');
+});
+
+test('a kernel that logs "Socket is blocked by a bind" and stays silent is given up at once, not after the start timeout', { timeout: 60_000 }, async () => {
+  const started = Date.now();
+  await assert.rejects(
+    KernelClient.start({ cwd: root, startTimeout: 40, tslabBin: path.join(fixtures, '..', 'fake-tslab-blocked.js') }, 2),
+    /tslab failed while starting[\s\S]*Socket is blocked[\s\S]*after 2 attempts/,
+  );
+  assert.ok(Date.now() - started < 15_000, `gave up after ${Date.now() - started} ms`);
 });

@@ -176,6 +176,22 @@ export function runProgram(backend: unknown, body: (p: WasmProgram) => TensorInf
   }
 }
 
+/**
+ * A kernel's switch between its formulations (tests and benchmarks force one): `get()` reads it, `set(next)`
+ * changes it and returns the previous value, so callers can restore it in a `finally`.
+ */
+export function modeSwitch<T>(initial: T): { get(): T; set(next: T): T } {
+  let value = initial;
+  return {
+    get: () => value,
+    set: (next: T) => {
+      const old = value;
+      value = next;
+      return old;
+    },
+  };
+}
+
 /** Normalises a stride/dilation attribute (number or pair) to a pair. */
 export function pair(v: number | [number, number] | number[] | undefined, fallback = 1): [number, number] {
   if (v == null) return [fallback, fallback];

@@ -1,23 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { assertNHWC, pair, runProgram } from './compose';
+import { heapOffset, simdKernels } from '../simd';
+import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
 /**
  * Which formulation the kernel uses: 'auto' (by shape, see `pickMode`), or one forced (tests, benchmarks):
- * 'conv' (one XNNPACK forward conv), 'im2col' (patches gathered run by run), 'shifted' (stride 1 only, else
+ * 'simd' (the kit's own wasm SIMD kernel, stride 1, else as 'auto'), 'conv' (one XNNPACK forward conv), 'im2col' (patches gathered run by run), 'shifted' (stride 1 only, else
  * 'im2col': patches as whole shifted runs of padded x, see `im2colFilterGrad`).
  */
-export type FilterGradMode = 'auto' | 'conv' | 'im2col' | 'shifted';
-let mode: FilterGradMode = 'auto';
+export type FilterGradMode = 'auto' | 'simd' | 'conv' | 'im2col' | 'shifted';
+const mode = modeSwitch<FilterGradMode>('auto');
 
 /** Forces the filter-gradient formulation (tests and benchmarks); returns the previous mode. */
-export function setConv2DFilterGradMode(next: FilterGradMode): FilterGradMode {
-  const old = mode;
-  mode = next;
-  return old;
-}
+export const setConv2DFilterGradMode = mode.set;
 
 /**
  * Conv2DBackpropFilter for wasm (the backend ships none, so training any conv net failed there).
@@ -58,7 +55,8 @@ export const conv2DBackpropFilterConfig: tf.KernelConfig = {
       throw new Error(`Conv2DBackpropFilter (wasm): dy [${dy.shape}] does not match the output ${oh}×${ow} of x [${x.shape}]`);
     }
     const float = x.dtype === 'float32' && dy.dtype === 'float32';
-    const chosen = mode === 'auto' ? pickMode(info) : mode;
+    const chosen = mode.get() === 'auto' || mode.get() === 'simd' ? pickMode(info, backend as BackendWasm) : mode.get();
+    if (float && chosen === 'simd') return simdFilterGrad(backend as BackendWasm, x, dy, info);
     if (float && chosen !== 'conv') return im2colFilterGrad(backend as BackendWasm, x, dy, info, chosen === 'shifted');
     return convFilterGrad(backend, x, dy, info, pair(strides));
   },
@@ -70,8 +68,28 @@ export const conv2DBackpropFilterConfig: tf.KernelConfig = {
  * stride 1 → shifted runs (3.7–4.1 / 5.0 / 4.3 ms per layer against 5.9–6.1 / 5.7 / 4.6 for the forward-
  * conv formulation); strided → gathered im2col (1.1–1.2× less CPU per isolated call than the conv).
  */
-function pickMode(info: Conv2DInfo): FilterGradMode {
-  return info.strideHeight === 1 && info.strideWidth === 1 ? 'shifted' : 'im2col';
+function pickMode(info: Conv2DInfo, backend: BackendWasm): FilterGradMode {
+  const unit = info.strideHeight === 1 && info.strideWidth === 1;
+  if (unit && info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 4 === 0 && simdKernels(backend)) return 'simd';
+  return unit ? 'shifted' : 'im2col';
+}
+
+/**
+ * Stride 1 on the kit's SIMD kernel (lib/backend/simd/assembly): straight from x and dy where they lie, no
+ * patch matrix and no XNNPACK operator (whose packing of a long dy alone cost more than the kernel does).
+ */
+function simdFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const simd = simdKernels(backend);
+  if (simd == null) throw new Error('Conv2DBackpropFilter (wasm): the SIMD kernels are not loaded');
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const out = backend.makeOutput([info.filterHeight, info.filterWidth, ci, co], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  simd.conv2dFilterGrad(
+    heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
+    n, h, w, ci, oh, ow, co,
+    info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left,
+  );
+  return out;
 }
 
 /**

@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { assertNHWC, pair, runProgram } from './compose';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, padNHWCInto, simdKernels } from '../simd';
+import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
+
+/** 'auto' (the SIMD kernel where it applies on a 1-thread backend), 'simd' (wherever it applies), 'xnnpack'. */
+export type InputGradMode = 'auto' | 'simd' | 'xnnpack';
+const mode = modeSwitch<InputGradMode>('auto');
+
+/** Forces the input-gradient formulation (tests and benchmarks); returns the previous mode. */
+export const setConv2DInputGradMode = mode.set;
 
 /**
  * Conv2DBackpropInput for wasm, replacing the backend's own (≈ 8× slower) kernel.
@@ -29,6 +38,14 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
     if (dy.shape[1] !== oh || dy.shape[2] !== ow) {
       throw new Error(`Conv2DBackpropInput (wasm): dy [${dy.shape}] does not match the output ${oh}×${ow} of input [${inputShape}]`);
     }
+    const float = dy.dtype === 'float32' && filter.dtype === 'float32';
+    const unit = sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+    if (float && unit && info.inChannels % 4 === 0 && mode.get() !== 'xnnpack') {
+      const wasm = backend as BackendWasm;
+      // XNNPACK's own threads beat the 1-thread SIMD kernel when the backend has them.
+      const simd = mode.get() === 'simd' || getThreadsCount() <= 1 ? simdKernels(wasm) : null;
+      if (simd) return simdInputGrad(wasm, simd, dy, filter, info);
+    }
     return runProgram(backend, (p) => {
       const flipped = p.run('Reverse', { x: filter }, { dims: [0, 1] });
       const wt = p.transpose(flipped, [0, 1, 3, 2]); // [fh, fw, co, ci]
@@ -44,3 +61,43 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
     });
   },
 };
+
+/**
+ * Stride 1 on the kit's SIMD kernel: dy copied into a zero border of fh − 1 − pt rows on top (fw − 1 − pl columns
+ * on the left), to [n, h + fh − 1, w + fw − 1, co], then ONE 'valid' convolution with the filter flipped in
+ * space and its channels swapped ([fh, fw, co, ci]). Rows or columns of dy that only ever met padding do not
+ * reach dx and are not copied.
+ */
+function simdInputGrad(
+  backend: BackendWasm,
+  simd: NonNullable<ReturnType<typeof simdKernels>>,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
+  const hp = h + fh - 1;
+  const wp = w + fw - 1;
+  const top = fh - 1 - info.padInfo.top; // dyp row of dy row 0 (may be negative)
+  const left = fw - 1 - info.padInfo.left;
+  return runProgram(backend, (p) => {
+    const dyp = p.own(backend.makeOutput([n, hp, wp, co], 'float32'));
+    const wt = p.own(backend.makeOutput([fh, fw, co, ci], 'float32'));
+    const out = backend.makeOutput([n, h, w, ci], 'float32');
+    p.own(out);
+    // Views after the last makeOutput (allocating may grow and move the heap).
+    const heap = new Float32Array((backend.typedArrayFromHeap(dyp) as Float32Array).buffer);
+    padNHWCInto(heap, heapOffset(backend, dy) >> 2, heapOffset(backend, dyp) >> 2, n, oh, ow, co, hp, wp, top, left);
+    const fv = backend.typedArrayFromHeap(filter) as Float32Array;
+    const wv = backend.typedArrayFromHeap(wt) as Float32Array;
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++) {
+        const src = ((fh - 1 - i) * fw + (fw - 1 - j)) * ci * co;
+        const dst = (i * fw + j) * co * ci;
+        for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) wv[dst + o * ci + c] = fv[src + c * co + o];
+      }
+    }
+    simd.conv2dValid(heapOffset(backend, dyp), heapOffset(backend, wt), heapOffset(backend, out), n, hp, wp, co, ci, fh, fw);
+    return out;
+  });
+}

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { REPLACED_WASM_KERNELS } from './compose';
 import { tileConfig } from './tile';
 import { maxPoolGradConfig } from './max_pool_grad';
+import { conv2DConfig } from './conv2d';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
@@ -14,6 +15,7 @@ import { castConfig } from './cast';
 
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
+  conv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,

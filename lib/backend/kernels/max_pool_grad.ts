@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernels } from '../simd';
 import { originalWasmKernel } from './compose';
 
 /**
@@ -40,49 +41,63 @@ export const maxPoolGradConfig: tf.KernelConfig = {
     const xv = backend.typedArrayFromHeap(input) as Float32Array;
     const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
     const dx = backend.typedArrayFromHeap(out) as Float32Array;
-    dx.fill(0);
     const tiled = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
     const inside = info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight * 2 <= info.inHeight && info.outWidth * 2 <= info.inWidth;
-    if (tiled && inside) maxPoolGrad2x2(xv, dyv, dx, info);
-    else maxPoolGradLoop(xv, dyv, dx, info);
+    const simd = tiled && inside && info.inChannels % 4 === 0 ? simdKernels(backend) : null;
+    if (simd) {
+      if (info.outHeight * 2 !== info.inHeight || info.outWidth * 2 !== info.inWidth) dx.fill(0);
+      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+      simd.maxPoolGrad2x2(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth);
+    } else if (tiled && inside) {
+      maxPoolGrad2x2(xv, dyv, dx, info);
+    } else {
+      dx.fill(0);
+      maxPoolGradLoop(xv, dyv, dx, info);
+    }
     return out;
   },
 };
 
-/** The common 2×2, stride-2 pool with every window inside x: four reads per output, no per-window setup (≈ 3× faster). */
+/**
+ * The common 2×2, stride-2 pool with every window inside x. The windows are disjoint, so every covered element
+ * of dx is written exactly once, in order (dy or 0): no zero-fill pass and no scattered adds (≈ 3× faster than
+ * the general loop). Rows or columns no window covers (odd sizes) are zeroed separately.
+ */
 function maxPoolGrad2x2(xv: Float32Array, dyv: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const row = w * c;
+  if (oh * 2 !== h || ow * 2 !== w) dx.fill(0);
   let o = 0;
   for (let n = 0; n < batchSize; n++) {
     for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++, o += c) {
-        const b00 = ((n * h + 2 * oy) * w + 2 * ox) * c;
+      let b00 = (n * h + 2 * oy) * row;
+      for (let ox = 0; ox < ow; ox++, o += c, b00 += 2 * c) {
         const b01 = b00 + c;
         const b10 = b00 + row;
         const b11 = b10 + c;
         for (let k = 0; k < c; k++) {
-          // The first maximum in row-major window order wins ties, as in tfjs's cpu kernel.
-          // From −∞ with strict comparisons: NaN and −∞ never win, exactly as in the cpu kernel.
-          let best = -Infinity;
-          let at = -1;
+          // The first maximum in row-major window order wins ties, as in tfjs's cpu kernel; from −∞ with
+          // strict comparisons, so NaN and −∞ never win (a window of only those gets no gradient).
           const v00 = xv[b00 + k];
-          if (v00 > best) {
-            best = v00;
-            at = b00 + k;
-          }
           const v01 = xv[b01 + k];
+          const v10 = xv[b10 + k];
+          const v11 = xv[b11 + k];
+          let at = v00 > -Infinity ? 0 : -1;
+          let best = at === 0 ? v00 : -Infinity;
           if (v01 > best) {
             best = v01;
-            at = b01 + k;
+            at = 1;
           }
-          const v10 = xv[b10 + k];
           if (v10 > best) {
             best = v10;
-            at = b10 + k;
+            at = 2;
           }
-          if (xv[b11 + k] > best) at = b11 + k;
-          if (at >= 0) dx[at] += dyv[o + k];
+          if (v11 > best) at = 3;
+          const g = dyv[o + k];
+          dx[b00 + k] = at === 0 ? g : 0;
+          dx[b01 + k] = at === 1 ? g : 0;
+          dx[b10 + k] = at === 2 ? g : 0;
+          dx[b11 + k] = at === 3 ? g : 0;
         }
       }
     }

@@ -1,0 +1,220 @@
+// AssemblyScript source of the kit's own WebAssembly SIMD training kernels (compiled by scripts/build-simd.mjs
+// into dist/simd/*.wasm at install). The module imports the wasm backend's own memory, so every pointer below
+// is a byte offset into tfjs's heap: kernels read x and dy where tfjs keeps them and write the result into a
+// tensor tfjs allocated. Nothing here allocates, and the module has no data segment (it must not write
+// anything into the heap it borrows when instantiated).
+
+/**
+ * Adds one row's accumulated columns into out: `a` at byte offset `at`, `b` at `at2` unless the tile's second
+ * vector repeats the first (at2 = at, channel counts ≡ 4 mod 8), whose sum `a` already holds.
+ */
+// @ts-ignore: decorator
+@inline
+function flush(at: usize, at2: usize, a: v128, b: v128): void {
+  v128.store(at, f32x4.add(v128.load(at), a));
+  if (at2 > at) v128.store(at2, f32x4.add(v128.load(at2), b));
+}
+
+/**
+ * Conv2DBackpropFilter, stride 1, dilation 1, NHWC, float32:
+ *   out[i, j, c, o] += Σ_{b, y, x} x[b, y + i − pt, x + j − pl, c] · dy[b, y, x, o]
+ * over the output pixels whose tap (i, j) falls inside x (no padded copy of x is made). `out` [fh, fw, ci, co]
+ * must be zero on entry. Needs co ≥ 4 and co % 4 = 0; any ci.
+ *
+ * Register tile: 4 input channels × 8 output channels (8 f32x4 accumulators) over the pixels of one image,
+ * so x and dy of the image stay in cache for all fh·fw taps. Edge tiles repeat the last channel (row) or the
+ * last 4 output channels (column); repeats are computed but not added twice.
+ */
+export function conv2dFilterGrad(
+  x: usize, dy: usize, out: usize,
+  n: i32, h: i32, w: i32, ci: i32,
+  oh: i32, ow: i32, co: i32,
+  fh: i32, fw: i32, pt: i32, pl: i32,
+): void {
+  const xPix = <usize>ci << 2; // bytes per pixel of x
+  const dyPix = <usize>co << 2; // bytes per pixel of dy
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < fh; i++) {
+      const y0 = max(0, pt - i);
+      const y1 = min(oh, h + pt - i);
+      if (y1 <= y0) continue;
+      for (let j = 0; j < fw; j++) {
+        const x0 = max(0, pl - j);
+        const x1 = min(ow, w + pl - j);
+        if (x1 <= x0) continue;
+        const tap = <usize>((i * fw + j) * ci);
+        for (let c0 = 0; c0 < ci; c0 += 4) {
+          const c1 = <usize>min(c0 + 1, ci - 1);
+          const c2 = <usize>min(c0 + 2, ci - 1);
+          const c3 = <usize>min(c0 + 3, ci - 1);
+          for (let o0 = 0; o0 < co; o0 += 8) {
+            const oA = <usize>o0 << 2;
+            const oB = <usize>min(o0 + 4, co - 4) << 2;
+            let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+            let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+            let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
+            let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+            for (let y = y0; y < y1; y++) {
+              let xp = x + (((<usize>(b * h + y + i - pt) * <usize>w) + <usize>(x0 + j - pl)) * xPix);
+              let dp = dy + (((<usize>(b * oh + y) * <usize>ow) + <usize>x0) * dyPix);
+              for (let xx = x0; xx < x1; xx++) {
+                const dA = v128.load(dp + oA);
+                const dB = v128.load(dp + oB);
+                const s0 = v128.load32_splat(xp + (<usize>c0 << 2));
+                const s1 = v128.load32_splat(xp + (c1 << 2));
+                const s2 = v128.load32_splat(xp + (c2 << 2));
+                const s3 = v128.load32_splat(xp + (c3 << 2));
+                a0 = f32x4.add(a0, f32x4.mul(s0, dA));
+                b0 = f32x4.add(b0, f32x4.mul(s0, dB));
+                a1 = f32x4.add(a1, f32x4.mul(s1, dA));
+                b1 = f32x4.add(b1, f32x4.mul(s1, dB));
+                a2 = f32x4.add(a2, f32x4.mul(s2, dA));
+                b2 = f32x4.add(b2, f32x4.mul(s2, dB));
+                a3 = f32x4.add(a3, f32x4.mul(s3, dA));
+                b3 = f32x4.add(b3, f32x4.mul(s3, dB));
+                xp += xPix;
+                dp += dyPix;
+              }
+            }
+            // Rows c1..c3 past the last channel repeat it: only distinct rows are flushed.
+            const r0 = out + ((tap + <usize>c0) * <usize>co << 2);
+            const r1 = out + ((tap + c1) * <usize>co << 2);
+            const r2 = out + ((tap + c2) * <usize>co << 2);
+            const r3 = out + ((tap + c3) * <usize>co << 2);
+            if (c3 > c2) flush(r3 + oA, r3 + oB, a3, b3);
+            if (c2 > c1) flush(r2 + oA, r2 + oB, a2, b2);
+            if (c1 > <usize>c0) flush(r1 + oA, r1 + oB, a1, b1);
+            flush(r0 + oA, r0 + oB, a0, b0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * MaxPoolGrad for 2×2 windows, stride 2, every window inside x, c % 4 = 0 (NHWC, float32). Each window's first
+ * maximum in row-major order gets dy, the other three get 0 — tfjs's cpu semantics: the search starts from −∞
+ * with strict comparisons, so NaN and −∞ never win and a window of only those gets no gradient. Every dx
+ * element a window covers is written once; the caller zeroes rows/columns no window covers.
+ */
+export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32): void {
+  const row = <usize>(w * c) << 2;
+  const pix = <usize>c << 2;
+  const negInf = f32x4.splat(-Infinity);
+  let d = dy;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      let p00 = (<usize>(b * h + 2 * oy) * <usize>w * <usize>c) << 2;
+      for (let ox = 0; ox < ow; ox++) {
+        for (let k: usize = 0; k < pix; k += 16) {
+          const q00 = p00 + k;
+          const q01 = q00 + pix;
+          const q10 = q00 + row;
+          const q11 = q10 + pix;
+          const v00 = v128.load(x + q00);
+          const v01 = v128.load(x + q01);
+          const v10 = v128.load(x + q10);
+          const v11 = v128.load(x + q11);
+          const m0 = f32x4.gt(v00, negInf);
+          let best = v128.bitselect(v00, negInf, m0);
+          const m1 = f32x4.gt(v01, best);
+          best = v128.bitselect(v01, best, m1);
+          const m2 = f32x4.gt(v10, best);
+          best = v128.bitselect(v10, best, m2);
+          const m3 = f32x4.gt(v11, best);
+          // Winner masks: the last window element that raised the maximum.
+          const w3 = m3;
+          const w2 = v128.andnot(m2, m3);
+          const w1 = v128.andnot(v128.andnot(m1, m2), m3);
+          const w0 = v128.andnot(v128.andnot(v128.andnot(m0, m1), m2), m3);
+          const g = v128.load(d);
+          v128.store(dx + q00, v128.and(g, w0));
+          v128.store(dx + q01, v128.and(g, w1));
+          v128.store(dx + q10, v128.and(g, w2));
+          v128.store(dx + q11, v128.and(g, w3));
+          d += 16;
+        }
+        p00 += pix << 1;
+      }
+    }
+  }
+}
+
+/**
+ * A 'valid' stride-1 convolution of an already padded NHWC input, float32:
+ *   out[b, y, x, o] = Σ_{i, j, c} xp[b, y + i, x + j, c] · w[i, j, c, o]      (xp: [n, hp, wp, ci])
+ * with oh = hp − fh + 1, ow = wp − fw + 1. Needs co % 4 = 0; any ci. Results are stored (not added).
+ *
+ * Register tile: 4 neighbouring output pixels of a row × 8 output channels (8 f32x4 accumulators), reduced over
+ * fh·fw·ci. A row narrower than 4 pixels goes one pixel at a time; the last group of a wider row overlaps the
+ * previous one and stores the same values again, as does a last column block repeating 4 channels.
+ */
+export function conv2dValid(
+  xp: usize, w: usize, out: usize,
+  n: i32, hp: i32, wp: i32, ci: i32,
+  co: i32, fh: i32, fw: i32,
+): void {
+  const oh = hp - fh + 1;
+  const ow = wp - fw + 1;
+  const xPix = <usize>ci << 2;
+  const oPix = <usize>co << 2;
+  const xRow = <usize>wp * xPix;
+  const wTap = <usize>ci * oPix; // bytes per tap (i, j) of w
+  const group = ow >= 4 ? 4 : 1;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      const inRow = xp + <usize>(b * hp + y) * xRow;
+      const outRow = out + <usize>(b * oh + y) * <usize>ow * oPix;
+      for (let x0 = 0; x0 < ow; x0 += group) {
+        const x = min(x0, ow - group);
+        const p0 = inRow + <usize>x * xPix;
+        // Pixels 1..3 of the group (the same pixel when the row is narrower than 4).
+        const q1 = group === 4 ? xPix : 0;
+        const qo = group === 4 ? oPix : 0;
+        for (let o0 = 0; o0 < co; o0 += 8) {
+          const oA = <usize>o0 << 2;
+          const oB = <usize>min(o0 + 4, co - 4) << 2;
+          let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
+          let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+          for (let i = 0; i < fh; i++) {
+            for (let j = 0; j < fw; j++) {
+              let xpp = p0 + <usize>i * xRow + <usize>j * xPix;
+              let wp0 = w + <usize>(i * fw + j) * wTap;
+              for (let c = 0; c < ci; c++) {
+                const wA = v128.load(wp0 + oA);
+                const wB = v128.load(wp0 + oB);
+                const s0 = v128.load32_splat(xpp);
+                const s1 = v128.load32_splat(xpp + q1);
+                const s2 = v128.load32_splat(xpp + 2 * q1);
+                const s3 = v128.load32_splat(xpp + 3 * q1);
+                a0 = f32x4.add(a0, f32x4.mul(s0, wA));
+                b0 = f32x4.add(b0, f32x4.mul(s0, wB));
+                a1 = f32x4.add(a1, f32x4.mul(s1, wA));
+                b1 = f32x4.add(b1, f32x4.mul(s1, wB));
+                a2 = f32x4.add(a2, f32x4.mul(s2, wA));
+                b2 = f32x4.add(b2, f32x4.mul(s2, wB));
+                a3 = f32x4.add(a3, f32x4.mul(s3, wA));
+                b3 = f32x4.add(b3, f32x4.mul(s3, wB));
+                xpp += 4;
+                wp0 += oPix;
+              }
+            }
+          }
+          const r0 = outRow + <usize>x * oPix;
+          // Stores are idempotent: repeated pixels or channels write equal values to the same place.
+          v128.store(r0 + oB, b0);
+          v128.store(r0 + oA, a0);
+          v128.store(r0 + qo + oB, b1);
+          v128.store(r0 + qo + oA, a1);
+          v128.store(r0 + 2 * qo + oB, b2);
+          v128.store(r0 + 2 * qo + oA, a2);
+          v128.store(r0 + 3 * qo + oB, b3);
+          v128.store(r0 + 3 * qo + oA, a3);
+        }
+      }
+    }
+  }
+}

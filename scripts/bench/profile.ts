@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs';
+import { buildReferenceCnn } from './reference';
+
+/** Mean time per training step and per kernel call (grouped by kernel and input shapes) of the reference CNN. */
+export interface StepProfile {
+  msPerStep: number;
+  kernelMsPerStep: number;
+  kernels: { name: string; shapes: string; ms: number }[];
+}
+
+/**
+ * Profiles SGD training steps of the reference CNN (batch 32) on the active backend: wall time per step over
+ * `steps` steps, then `tf.profile` of `profiled` more, averaged per kernel. On wasm a kernel's time is its wall
+ * time (nested kernel calls included in their parent's).
+ */
+export async function profileStep(imageSize = 32, steps = 20, profiled = 10): Promise<StepProfile> {
+  const model = buildReferenceCnn(imageSize);
+  const xb = tf.randomNormal([32, imageSize, imageSize, 3], 0, 1, 'float32', 1);
+  const yb = tf.oneHot(tf.randomUniform([32], 0, 2, 'int32', 2) as tf.Tensor1D, 2);
+  const optimizer = tf.train.sgd(0.01);
+  const step = () =>
+    tf.tidy(() => {
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true }) as tf.Tensor) as tf.Scalar);
+    });
+  for (let i = 0; i < 5; i++) step();
+  await model.getWeights()[0].data();
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  await model.getWeights()[0].data();
+  const msPerStep = (performance.now() - t) / steps;
+  const sums = new Map<string, { name: string; shapes: string; ms: number }>();
+  for (let r = 0; r < profiled; r++) {
+    const info = await tf.profile(() => {
+      step();
+    });
+    for (const k of info.kernels) {
+      const shapes = JSON.stringify(k.inputShapes);
+      const key = `${k.name} ${shapes}`;
+      const e = sums.get(key) ?? { name: k.name, shapes, ms: 0 };
+      e.ms += (k.kernelTimeMs as number) / profiled;
+      sums.set(key, e);
+    }
+  }
+  tf.dispose([xb, yb]);
+  optimizer.dispose();
+  model.dispose();
+  const kernels = [...sums.values()].sort((a, b) => b.ms - a.ms);
+  return { msPerStep, kernelMsPerStep: kernels.reduce((s, k) => s + k.ms, 0), kernels };
+}
