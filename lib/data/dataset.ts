@@ -11,7 +11,11 @@ import { decodeImage, floatPixels, RawImage } from './image';
 import { mapLimit } from './pool';
 import type { Transform } from './transforms';
 import type { Batch, Dataset, ImageArrays, Sample } from './types';
-import { runInWorker, WorkerTaskError, worthOffloading } from './workers';
+import { dropWorkerCache, runBatchInWorker, runInWorker, WorkerTaskError, worthOffloading } from './workers';
+
+let nextDatasetId = 0;
+/** A garbage-collected dataset's decode caches in the worker threads are freed. */
+const workerCaches = new FinalizationRegistry<number>(dropWorkerCache);
 
 /**
  * Rngs made by the kit for one sample and not drawn from yet: `ImageDataset.get` may hand their seed to a
@@ -58,6 +62,27 @@ function checkLabels(labels: ArrayLike<number>, n: number, what: string): Int32A
   return out;
 }
 
+/** A batch packed in memory: `n` samples of `shape` in `xs`, their labels in `ys`. */
+export interface PackedBatch {
+  xs: Float32Array;
+  ys?: Int32Array;
+  n: number;
+  shape: [number, number, number];
+}
+
+/** A dataset that can load whole batches itself (ImageDataset with worker threads). */
+interface BatchSource {
+  readonly batchesInWorkers: boolean;
+  loadBatch(idx: number[], seeds: string[]): Promise<PackedBatch>;
+}
+
+/** The error for a batch whose samples differ in shape. */
+function shapeMismatch(index: number, shape: number[], firstIndex: number, firstShape: number[]): Error {
+  return new Error(
+    `DataLoader: sample ${index} has shape [${shape}] but sample ${firstIndex} has [${firstShape}]; ` + 'add resize(h, w) (or randomResizedCrop) to the transform so all images share one size',
+  );
+}
+
 /** Options of `ImageDataset`. */
 export interface ImageDatasetOptions {
   /** Seed of the augmentation draws when `get` is called without an rng (default DEFAULT_CONFIG.seed). */
@@ -78,8 +103,9 @@ export interface ImageDatasetOptions {
    * Worker threads that decode and transform samples off the main thread (default DEFAULT_IMAGE_WORKERS; 0 = all
    * on the main thread). Used when the transform is built from the kit's factories (every step has a `spec`) and
    * holds at least one augmentation (a resize/normalize-only chain is cheaper on the main thread), and the rng
-   * is the kit's own (DataLoader, or `get` without one); results are bit-identical either way. The decode cache
-   * stays on the main thread (cached pixels are copied to the worker).
+   * is the kit's own (DataLoader, or `get` without one); results are bit-identical either way. A DataLoader hands
+   * each worker whole batches: it decodes (keeping its own decode cache, within `cacheBytes`), transforms and
+   * packs them, so the main thread only sends file names and receives one array per batch.
    */
   workers?: number;
 }
@@ -127,7 +153,11 @@ export class ImageDataset implements Dataset {
     this.workers = opts.workers ?? DEFAULT_IMAGE_WORKERS;
     if (!(Number.isInteger(this.workers) && this.workers >= 0 && this.workers <= 8)) throw new Error(`ImageDataset: workers must be an integer in 0..8 (0 = main thread), got ${opts.workers}`);
     this.offload = this.workers > 0 && !!transform?.spec && worthOffloading(transform.spec);
+    if (this.offload) workerCaches.register(this, this.id);
   }
+
+  /** Identifies this dataset's decode caches in the worker threads. */
+  private readonly id = nextDatasetId++;
 
   get length(): number {
     return this.paths.length;
@@ -150,6 +180,65 @@ export class ImageDataset implements Dataset {
     let img = hit ? { ...hit, data: hit.data.slice() } : await this.decode(index);
     if (this.transform) img = await this.transform(img, rng);
     return toSample(img, this.labels?.[index]);
+  }
+
+  /** Whether `loadBatch` runs (the transform goes to worker threads). */
+  get batchesInWorkers(): boolean {
+    return this.offload;
+  }
+
+  /**
+   * Samples `idx` with the augmentation seeds `seeds`, decoded, transformed and packed by the worker threads:
+   * sample i always goes to worker i mod workers (whose decode cache then holds it). Bad files are skipped or
+   * reported as in `get`; samples of different shapes are an error naming both.
+   */
+  async loadBatch(idx: number[], seeds: string[]): Promise<PackedBatch> {
+    const parts = Array.from({ length: this.workers }, () => [] as number[]);
+    idx.forEach((i, k) => parts[i % this.workers].push(k));
+    const cacheBytes = Math.floor(this.cacheBytes / this.workers);
+    const replies = await Promise.all(
+      parts.map((ks, w) =>
+        ks.length === 0
+          ? null
+          : runBatchInWorker({ dataset: this.id, files: ks.map((k) => this.paths[idx[k]]), seeds: ks.map((k) => seeds[k]), channels: this.channels, spec: this.transform!.spec!, cacheBytes }, w, this.workers),
+      ),
+    );
+    // Back to batch order: [position in the batch, worker reply, position in that reply].
+    const kept: [number, number, number][] = [];
+    replies.forEach((r, w) => {
+      if (!r) return;
+      for (const f of r.failures) {
+        const k = parts[w][f.k];
+        if (f.stage === 'transform') throw new Error(f.message);
+        try {
+          this.badImage(this.paths[idx[k]], new Error(f.message));
+        } catch (err) {
+          if (!(err instanceof SkippedImageError)) throw err;
+        }
+      }
+      if (r.mismatch) {
+        const first = r.kept[0];
+        throw shapeMismatch(idx[parts[w][r.mismatch.k]], r.mismatch.shape, idx[parts[w][first]], r.shape!);
+      }
+      r.kept.forEach((k, j) => kept.push([parts[w][k], w, j]));
+    });
+    kept.sort((a, b) => a[0] - b[0]);
+    if (kept.length === 0) return { xs: new Float32Array(0), n: 0, shape: [0, 0, 0] };
+    const shape = replies[kept[0][1]]!.shape!;
+    for (const [k, w] of kept) {
+      const s = replies[w]!.shape!;
+      if (s[0] !== shape[0] || s[1] !== shape[1] || s[2] !== shape[2]) throw shapeMismatch(idx[k], s, idx[kept[0][0]], shape);
+    }
+    const per = shape[0] * shape[1] * shape[2];
+    let xs: Float32Array;
+    if (replies.filter(Boolean).length === 1) {
+      xs = replies[kept[0][1]]!.data; // one worker: already in order
+    } else {
+      xs = new Float32Array(kept.length * per);
+      kept.forEach(([, w, j], q) => xs.set(replies[w]!.data.subarray(j * per, (j + 1) * per), q * per));
+    }
+    const ys = this.labels ? Int32Array.from(kept, ([k]) => this.labels![idx[k]]) : undefined;
+    return { xs, ys, n: kept.length, shape };
   }
 
   /** Decode (or take from the cache) and transform sample `index` in a worker thread, with `new Rng(seed)`. */
@@ -323,12 +412,6 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
 }
 
-interface LoadedBatch {
-  xs: Float32Array;
-  ys?: Int32Array;
-  n: number;
-  shape: [number, number, number];
-}
 
 /**
  * Batches of a dataset as tensors: `for await (const { xs, ys } of loader)` is one epoch (re-iterate
@@ -386,7 +469,11 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.iterate(this.epochCounter++);
   }
 
-  private async load(idx: number[], epoch: number, start: number): Promise<LoadedBatch> {
+  private async load(idx: number[], epoch: number, start: number): Promise<PackedBatch> {
+    const source = this.dataset as Partial<BatchSource>;
+    if (source.batchesInWorkers && typeof source.loadBatch === 'function') {
+      return source.loadBatch(idx, idx.map((_, k) => `${this.opts.seed}/aug/${epoch}/${start + k}`));
+    }
     const samples = await mapLimit(idx, this.opts.concurrency, async (i, k) => {
       try {
         return await this.dataset.get(i, sampleRng(`${this.opts.seed}/aug/${epoch}/${start + k}`));
@@ -403,11 +490,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const labelled = kept[0].label !== undefined;
     const ys = labelled ? new Int32Array(kept.length) : undefined;
     kept.forEach((s, k) => {
-      if (s.shape[0] !== shape[0] || s.shape[1] !== shape[1] || s.shape[2] !== shape[2]) {
-        throw new Error(
-          `DataLoader: sample ${idx[k]} has shape [${s.shape}] but sample ${idx[0]} has [${shape}]; ` + 'add resize(h, w) (or randomResizedCrop) to the transform so all images share one size',
-        );
-      }
+      if (s.shape[0] !== shape[0] || s.shape[1] !== shape[1] || s.shape[2] !== shape[2]) throw shapeMismatch(idx[k], s.shape, idx[0], shape);
       if (s.image.length !== per) throw new Error(`DataLoader: sample ${idx[k]} has ${s.image.length} values, its shape [${s.shape}] says ${per}`);
       xs.set(s.image, k * per);
       if (ys) {
@@ -422,7 +505,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   async *iterate(epoch: number): AsyncGenerator<Batch> {
     const order = this.indices(epoch);
     const nBatches = this.opts.dropLast ? Math.floor(order.length / this.batchSize) : Math.ceil(order.length / this.batchSize);
-    const pending: Promise<LoadedBatch>[] = [];
+    const pending: Promise<PackedBatch>[] = [];
     let unsettled = 0;
     let next = 0;
     const launch = (): void => {

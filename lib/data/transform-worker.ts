@@ -6,7 +6,7 @@ import { parentPort } from 'worker_threads';
 import { Rng } from '../random';
 import { decodeImage, floatPixels, RawImage } from './image';
 import { fromSpec, Transform, TransformSpec } from './transforms';
-import type { WorkerReply, WorkerTask } from './workers';
+import type { BatchFailure, BatchReply, BatchTask, WorkerReply, WorkerTask } from './workers';
 
 const transforms = new Map<string, Transform>();
 
@@ -41,8 +41,73 @@ async function run(task: WorkerTask): Promise<[WorkerReply, ArrayBuffer[]]> {
   }
 }
 
+/** Decoded pixels kept across batches, per dataset (the batch path's decode cache), and the bytes each holds. */
+const caches = new Map<number, { images: Map<string, RawImage>; bytes: number }>();
+
+/**
+ * One batch: every sample decoded (or taken from the cache, copied: a transform may write into its input) and
+ * transformed with its seed, then packed in order into one float32 buffer that is transferred back.
+ */
+async function runBatch(task: BatchTask): Promise<[BatchReply, ArrayBuffer[]]> {
+  const failures: BatchFailure[] = [];
+  const shapes: [number, number, number][] = [];
+  const transform = transformOf(task.spec);
+  let cache = caches.get(task.dataset);
+  if (!cache && task.cacheBytes > 0) caches.set(task.dataset, (cache = { images: new Map(), bytes: 0 }));
+  const images = await Promise.all(
+    task.files.map(async (file, k): Promise<Float32Array | null> => {
+      let img: RawImage;
+      try {
+        const hit = cache?.images.get(file);
+        if (hit) {
+          img = { ...hit, data: hit.data.slice() };
+        } else {
+          img = await decodeImage(file, { channels: task.channels });
+          if (cache && cache.bytes + img.data.byteLength <= task.cacheBytes && !cache.images.has(file)) {
+            cache.images.set(file, { ...img, data: img.data.slice() });
+            cache.bytes += img.data.byteLength;
+          }
+        }
+      } catch (err) {
+        failures.push({ k, stage: 'decode', message: (err as Error).message });
+        return null;
+      }
+      try {
+        img = await transform(img, new Rng(task.seeds[k]));
+        shapes[k] = [img.height, img.width, img.channels];
+        return floatPixels(img.data);
+      } catch (err) {
+        failures.push({ k, stage: 'transform', message: (err as Error).message });
+        return null;
+      }
+    }),
+  );
+  const kept = images.flatMap((im, k) => (im ? [k] : []));
+  const shape = kept.length ? shapes[kept[0]] : null;
+  const per = shape ? shape[0] * shape[1] * shape[2] : 0;
+  const data = new Float32Array(kept.length * per);
+  let mismatch: BatchReply['mismatch'];
+  kept.forEach((k, j) => {
+    const s = shapes[k];
+    if (s[0] !== shape![0] || s[1] !== shape![1] || s[2] !== shape![2] || images[k]!.length !== per) mismatch ??= { k, shape: s };
+    else data.set(images[k]!, j * per);
+  });
+  failures.sort((a, b) => a.k - b.k);
+  return [{ kind: 'batch', id: task.id, data, shape, kept, failures, mismatch }, [data.buffer]];
+}
+
 // the tasks of one message (one batch) run together and answer together, their pixels transferred, not copied
-parentPort!.on('message', async (tasks: WorkerTask[]) => {
+parentPort!.on('message', async (message: WorkerTask[] | BatchTask | { kind: 'drop'; dataset: number }) => {
+  if (!Array.isArray(message) && message.kind === 'drop') {
+    caches.delete(message.dataset);
+    return;
+  }
+  if (!Array.isArray(message)) {
+    const [reply, transfer] = await runBatch(message);
+    parentPort!.postMessage(reply, transfer);
+    return;
+  }
+  const tasks = message;
   const done = await Promise.all(tasks.map(run));
   parentPort!.postMessage(
     done.map((d) => d[0]),

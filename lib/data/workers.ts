@@ -33,6 +33,41 @@ export type WorkerReply =
   | { id: number; data: Float32Array; height: number; width: number; channels: number; decoded?: RawImage }
   | { id: number; stage: 'decode' | 'transform'; message: string };
 
+/**
+ * A whole batch for one worker: it reads, decodes (or takes from its own decode cache), transforms and packs
+ * the samples into ONE float32 buffer, so the main thread only posts file names and receives one array.
+ */
+export interface BatchTask {
+  kind: 'batch';
+  id: number;
+  /** The dataset's id: each dataset has its own decode cache in the worker (as it had on the main thread). */
+  dataset: number;
+  files: string[];
+  seeds: string[];
+  channels: 1 | 3;
+  spec: TransformSpec;
+  /** Budget of the worker's decode cache for this dataset (0 = neither read nor fill it). */
+  cacheBytes: number;
+}
+
+/** A sample of a batch that failed: its position in the task, the stage and the message. */
+export interface BatchFailure {
+  k: number;
+  stage: 'decode' | 'transform';
+  message: string;
+}
+
+/** The packed samples (positions `kept`, in order, all of `shape`), failures, and a sample whose shape differs. */
+export interface BatchReply {
+  kind: 'batch';
+  id: number;
+  data: Float32Array;
+  shape: [number, number, number] | null;
+  kept: number[];
+  failures: BatchFailure[];
+  mismatch?: { k: number; shape: [number, number, number] };
+}
+
 /** An error from a worker; `stage` says whether reading/decoding the file or the transform failed. */
 export class WorkerTaskError extends Error {
   constructor(
@@ -66,7 +101,7 @@ interface Slot {
 }
 
 interface Pending {
-  resolve: (r: WorkerResult) => void;
+  resolve: (r: WorkerResult | BatchReply) => void;
   reject: (err: Error) => void;
   slot: Slot;
 }
@@ -83,8 +118,16 @@ function spawn(): Worker {
   // does not reach worker threads on Node 20 ("Unknown file extension .ts")
   const worker = ts ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true }) : new Worker(file);
   const slot: Slot = { worker, inFlight: 0, queue: [] };
-  worker.on('message', (replies: WorkerReply[]) => {
-    for (const r of replies) {
+  worker.on('message', (message: WorkerReply[] | BatchReply) => {
+    if (!Array.isArray(message)) {
+      const p = pending.get(message.id);
+      if (!p) return;
+      pending.delete(message.id);
+      if (--slot.inFlight === 0) worker.unref();
+      p.resolve(message);
+      return;
+    }
+    for (const r of message) {
       const p = pending.get(r.id);
       if (!p) continue;
       pending.delete(r.id);
@@ -115,7 +158,7 @@ export function runInWorker(task: Omit<WorkerTask, 'id'>, size: number): Promise
   const slot = slots.slice(0, size).reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
   const id = nextId++;
   return new Promise<WorkerResult>((resolve, reject) => {
-    pending.set(id, { resolve, reject, slot });
+    pending.set(id, { resolve: resolve as (r: WorkerResult | BatchReply) => void, reject, slot });
     // a task in flight keeps the process alive until its reply arrives
     if (slot.inFlight++ === 0) slot.worker.ref();
     if (slot.queue.push({ ...task, id }) === 1)
@@ -135,6 +178,32 @@ export function runInWorker(task: Omit<WorkerTask, 'id'>, size: number): Promise
         }
       });
   });
+}
+
+/**
+ * Runs one batch task in worker `index` of a pool of `size` (a dataset sends each sample to the same worker
+ * every epoch, so that worker's decode cache holds it).
+ */
+export function runBatchInWorker(task: Omit<BatchTask, 'id' | 'kind'>, index: number, size: number): Promise<BatchReply> {
+  while (slots.length < size) spawn();
+  const slot = slots[index % size];
+  const id = nextId++;
+  return new Promise<BatchReply>((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (r: WorkerResult | BatchReply) => void, reject, slot });
+    if (slot.inFlight++ === 0) slot.worker.ref();
+    try {
+      slot.worker.postMessage({ ...task, kind: 'batch', id } satisfies BatchTask);
+    } catch (err) {
+      pending.delete(id);
+      if (--slot.inFlight === 0) slot.worker.unref();
+      reject(new WorkerTaskError(`ImageDataset: cannot send a batch to a worker thread: ${(err as Error).message}`, 'transform'));
+    }
+  });
+}
+
+/** Frees a dataset's decode caches in the workers (sent when the dataset is garbage-collected). */
+export function dropWorkerCache(dataset: number): void {
+  for (const slot of slots) slot.worker.postMessage({ kind: 'drop', dataset });
 }
 
 /** Number of worker threads currently running. */

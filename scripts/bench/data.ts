@@ -21,6 +21,7 @@ import { train } from '../../lib/train';
 import { ensureEmbedded, loadView } from '../../lib/data/embedded';
 import { listImageFolder } from '../../lib/data/folder';
 import { colorJitter, compose, horizontalFlip, normalize, randomResizedCrop, resize, rotate, toTensor, Transform } from '../../lib/data/transforms';
+import type { Batch } from '../../lib/data/types';
 import type { BenchRow } from './types';
 
 /** One data row: BenchRow plus the pipeline's own figure. */
@@ -84,7 +85,27 @@ export interface DataTrainBenchRow extends BenchRow {
   /** The loader alone (no training; first pass, then a second pass on the same dataset), images per second. */
   loaderImagesPerSec: number;
   loaderWarmImagesPerSec: number;
+  /** Share of the training epochs' wall time spent waiting for the next batch (median over epochs 2..), 0..1. */
+  waitFraction: number;
   images: number;
+}
+
+/** A DataLoader that adds up how long its consumer waits for each next batch. */
+class TimedLoader extends DataLoader {
+  waitMs = 0;
+
+  override [Symbol.asyncIterator](): AsyncIterator<Batch> {
+    const it = super[Symbol.asyncIterator]();
+    return {
+      next: async () => {
+        const t = performance.now();
+        const r = await it.next();
+        this.waitMs += performance.now() - t;
+        return r;
+      },
+      return: async () => (it.return ? it.return() : { done: true, value: undefined }),
+    };
+  }
 }
 
 /** Median of a few numbers. */
@@ -130,7 +151,7 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
     files: () => new ImageDataset(paths, labels, plainT, { classes, seed: 1 }),
   } as const;
   const names = Object.keys(datasets) as Array<keyof typeof datasets>;
-  const loader = (ds: ArrayDataset | ImageDataset): DataLoader => new DataLoader(ds, { batchSize, shuffle: true, seed: 1 });
+  const loader = (ds: ArrayDataset | ImageDataset): TimedLoader => new TimedLoader(ds, { batchSize, shuffle: true, seed: 1 });
   const loaderRate = async (l: DataLoader): Promise<number> => {
     const t0 = performance.now();
     let n = 0;
@@ -149,14 +170,21 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
   const rows: DataTrainBenchRow[] = [];
   for (const strategy of ['finetune', 'freeze'] as const) {
     const tm = buildTransferModel(source, { strategy, numClasses: classes.length, seed: 1 });
-    const epoch = async (l: DataLoader): Promise<number> => (await train(tm, l, { epochs: 1, lr: 1e-3, seed: 1, progress: false })).history.imagesPerSec[0];
+    const waits: Record<string, number[]> = Object.fromEntries(names.map((f) => [f, []]));
+    const epoch = async (l: TimedLoader, f?: string): Promise<number> => {
+      l.waitMs = 0;
+      const t = performance.now();
+      const h = (await train(tm, l, { epochs: 1, lr: 1e-3, seed: 1, progress: false })).history;
+      if (f) waits[f].push(l.waitMs / (performance.now() - t));
+      return h.imagesPerSec[0];
+    };
     await epoch(loader(datasets.array())); // warm up kernels and the optimizer's code paths
-    const loaders = Object.fromEntries(names.map((f) => [f, loader(datasets[f]())])) as Record<(typeof names)[number], DataLoader>;
+    const loaders = Object.fromEntries(names.map((f) => [f, loader(datasets[f]())])) as Record<(typeof names)[number], TimedLoader>;
     const got: Record<string, number[]> = Object.fromEntries(names.map((f) => [f, []]));
     for (let r = 0; r < rounds; r++)
       for (const f of names) {
-        got[f].push(await epoch(loaders[f]));
-        log(`${strategy} ${f} epoch ${r + 1}: ${got[f][r].toFixed(0)} img/s`);
+        got[f].push(await epoch(loaders[f], f));
+        log(`${strategy} ${f} epoch ${r + 1}: ${got[f][r].toFixed(0)} img/s, waited for batches ${(waits[f][r] * 100).toFixed(1)} %`);
       }
     for (const f of names)
       rows.push({
@@ -172,6 +200,7 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
         rounds: got[f],
         loaderImagesPerSec: alone[f][0],
         loaderWarmImagesPerSec: alone[f][1],
+        waitFraction: median(waits[f].slice(1)),
         images: paths.length,
         note: `digits-m-0-4 ${strategy}, ${paths.length} digits-m 5-9 images, ${rounds} epochs per feed interleaved (median of epochs 2..${rounds}; epoch 1 ${got[f][0].toFixed(0)}); feed ${f}; loader alone ${alone[f][0].toFixed(0)} then ${alone[f][1].toFixed(0)} img/s`,
       });
@@ -276,7 +305,7 @@ if (require.main === module && process.argv.includes('--distance')) {
         const base = rows.find((r) => r.strategy === s && r.feed === 'array')!.trainImagesPerSec;
         for (const r of rows.filter((x) => x.strategy === s))
           console.log(
-            `${s.padEnd(8)} ${r.feed.padEnd(19)} train ${r.trainImagesPerSec.toFixed(0).padStart(5)} img/s (${((r.trainImagesPerSec / base - 1) * 100).toFixed(0).padStart(4)} % vs array; epochs ${r.rounds.map((x) => x.toFixed(0)).join(', ')})  loader alone ${r.loaderImagesPerSec.toFixed(0)} → ${r.loaderWarmImagesPerSec.toFixed(0)} img/s`,
+            `${s.padEnd(8)} ${r.feed.padEnd(19)} train ${r.trainImagesPerSec.toFixed(0).padStart(5)} img/s (${((r.trainImagesPerSec / base - 1) * 100).toFixed(0).padStart(4)} % vs array; waits ${(r.waitFraction * 100).toFixed(1)} %; epochs ${r.rounds.map((x) => x.toFixed(0)).join(', ')})  loader alone ${r.loaderImagesPerSec.toFixed(0)} → ${r.loaderWarmImagesPerSec.toFixed(0)} img/s`,
           );
       }
       console.log(JSON.stringify(rows));

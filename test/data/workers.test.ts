@@ -9,7 +9,7 @@ import { listImageFolder } from '../../lib/data/folder';
 import { blur, colorJitter, compose, fromSpec, gaussNoise, horizontalFlip, normalize, randomResizedCrop, resize, rotate, toTensor, Transform, verticalFlip } from '../../lib/data/transforms';
 import { Rng } from '../../lib/random';
 import type { Batch } from '../../lib/data/types';
-import { closeWorkers, workerCount } from '../../lib/data/workers';
+import { closeWorkers, dropWorkerCache, workerCount } from '../../lib/data/workers';
 import { makeImageFolder, rmTmp, tmpDir } from './helpers';
 
 const dir = tmpDir();
@@ -131,6 +131,32 @@ test('a bad image named from a worker: the error names the file; skip leaves it 
   } finally {
     console.warn = warn;
     fs.writeFileSync(bad, saved);
+  }
+});
+
+test('a worker keeps a decode cache per dataset: a file changed on disk is not re-read by that dataset, is by a new one, and is after the cache is dropped', async () => {
+  const scan = await listImageFolder(root);
+  const bad = scan.paths[5];
+  const saved = fs.readFileSync(bad);
+  const first = await dataset(everyStep(), { workers: 1 });
+  const loader = new DataLoader(first, { batchSize: 13 });
+  const before = await collect(loader);
+  fs.writeFileSync(bad, 'garbage');
+  try {
+    const again = await collect(loader); // every file comes from the worker's cache of this dataset
+    assert.equal(again.xs[0].length, before.xs[0].length);
+    await assert.rejects(collect(new DataLoader(await dataset(everyStep(), { workers: 1 }), { batchSize: 13 })), /Cannot decode image/);
+    dropWorkerCache((first as unknown as { id: number }).id); // what the FinalizationRegistry sends once `first` is collected
+    await assert.rejects(collect(loader), /Cannot decode image/);
+  } finally {
+    fs.writeFileSync(bad, saved);
+  }
+});
+
+test('samples of different sizes from the worker path: the error names both samples and the fix (1 and 2 workers)', async () => {
+  for (const workers of [1, 2]) {
+    const ds = await dataset(compose([horizontalFlip({ p: 1 }), toTensor()]), { workers });
+    await assert.rejects(collect(new DataLoader(ds, { batchSize: 6 })), /DataLoader: sample \d+ has shape \[\d+,\d+,3\] but sample \d+ has \[\d+,\d+,3\]; add resize/);
   }
 });
 
