@@ -1,8 +1,10 @@
 /**
- * `npm run pretrain [-- --quick] [--only NAME] [--seed N] [--out DIR] [--epochs N]`
+ * `npm run pretrain [-- --quick] [--only NAME] [--seed N] [--out DIR] [--epochs N] [--check]`
  * Trains the shipped source models (g = w ∘ c) and saves each in the TF.js layers format under
  * `data/models/<name>/` with a meta.json. `--quick` trains tiny versions into a temporary folder (never the
  * shipped ones unless `--out` says so). The same seed reproduces the same weights on the same backend.
+ * `--check` trains into a temporary folder and compares the weights byte for byte with the shipped ones
+ * (exit status 1 when they differ: the kernels changed float rounding since they were trained).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -67,6 +69,17 @@ export interface PretrainOptions {
   out?: string;
   epochs?: number;
   log?: (msg: string) => void;
+  /** Train into a temporary folder and compare with the shipped weights (see `compareWithShipped`). */
+  check?: boolean;
+}
+
+/** Whether each retrained model's weights equal the shipped ones, byte for byte. */
+export function compareWithShipped(out: string, names: string[]): { name: string; identical: boolean }[] {
+  return names.map((name) => {
+    const shipped = path.join(modelsDir(), name, 'weights.bin');
+    const fresh = path.join(out, name, 'weights.bin');
+    return { name, identical: fs.existsSync(shipped) && fs.readFileSync(shipped).equals(fs.readFileSync(fresh)) };
+  });
 }
 
 /** Trains the selected sources and returns the meta of each saved model. */
@@ -137,14 +150,23 @@ function parseArgs(argv: string[]): PretrainOptions {
     else if (a === '--seed') opts.seed = Number(value());
     else if (a === '--out') opts.out = path.resolve(value());
     else if (a === '--epochs') opts.epochs = Number(value());
-    else throw new Error(`pretrain: unknown option ${a}; usage: pretrain [--quick] [--only NAME[,NAME]] [--seed N] [--out DIR] [--epochs N]`);
+    else if (a === '--check') opts.check = true;
+    else throw new Error(`pretrain: unknown option ${a}; usage: pretrain [--quick] [--only NAME[,NAME]] [--seed N] [--out DIR] [--epochs N] [--check]`);
   }
   return opts;
 }
 
 if (require.main === module) {
-  pretrainSources(parseArgs(process.argv.slice(2))).then(
-    ({ out }) => console.log(`pretrain: done, models in ${out}`),
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.check) opts.out ??= fs.mkdtempSync(path.join(os.tmpdir(), 'kit-pretrain-check-'));
+  pretrainSources(opts).then(
+    ({ out, metas }) => {
+      console.log(`pretrain: done, models in ${out}`);
+      if (!opts.check) return;
+      const results = compareWithShipped(out, metas.map((m) => m.name));
+      for (const r of results) console.log(`${r.name}: ${r.identical ? 'identical to' : 'DIFFERS from'} data/models/${r.name}/weights.bin`);
+      if (results.some((r) => !r.identical)) process.exit(1);
+    },
     (err) => {
       console.error(err instanceof Error ? err.message : err);
       process.exit(1);

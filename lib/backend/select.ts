@@ -1,8 +1,9 @@
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels';
+import { simdKernels } from './simd';
 import { finishWasmThreads, prepareWasmThreads, threadsFromEnv } from './threads';
 
 /**
@@ -42,6 +43,8 @@ export interface BackendInfo {
   simd: boolean;
   /** The kit's own kernels registered on this backend (wasm training kernels). */
   kitKernels: string[];
+  /** Whether the kit's WebAssembly SIMD kernels (lib/backend/simd) run on this backend (wasm only; KIT_SIMD=0 turns them off). */
+  kitSimd: boolean;
   /** Logical CPU cores of this machine. */
   cores: number;
 }
@@ -134,6 +137,7 @@ async function describeActive(name: BackendName, reason: string): Promise<Backen
     reason,
     simd,
     kitKernels: name === 'wasm' ? WASM_TRAINING_KERNELS.map((k) => k.kernelName) : [],
+    kitSimd: name === 'wasm' && simdKernels(tf.backend() as BackendWasm) != null,
     cores,
   };
 }
@@ -216,6 +220,6 @@ export async function availableBackends(): Promise<BackendName[]> {
 /** A short human description of the selected backend, e.g. "wasm (SIMD, 1 thread) · tfjs 4.22.0 — …". */
 export function describeBackend(info: BackendInfo | null = current): string {
   if (info == null) return `not initialised (tfjs ${tf.version_core} on ${tf.getBackend() ?? 'no backend'}); call initBackend()`;
-  const extras = [info.simd ? 'SIMD' : null, `${info.threads} thread${info.threads === 1 ? '' : 's'}`].filter(Boolean);
+  const extras = [info.simd ? 'SIMD' : null, `${info.threads} thread${info.threads === 1 ? '' : 's'}`, info.kitSimd ? "the kit's SIMD kernels" : null].filter(Boolean);
   return `${info.backend} (${extras.join(', ')}) · tfjs ${info.tfjsVersion} — ${info.reason}`;
 }

@@ -11,7 +11,7 @@ import { decodeImage, floatPixels, RawImage } from './image';
 import { mapLimit } from './pool';
 import type { Transform } from './transforms';
 import type { Batch, Dataset, ImageArrays, Sample } from './types';
-import { dropWorkerCache, runBatchInWorker, runInWorker, WorkerTaskError, worthOffloading } from './workers';
+import { dropWorkerCache, runBatchInWorker, runInWorker, WorkerTaskError, worthOffloading, type BatchTask } from './workers';
 
 let nextDatasetId = 0;
 /** A garbage-collected dataset's decode caches in the worker threads are freed. */
@@ -81,6 +81,52 @@ function shapeMismatch(index: number, shape: number[], firstIndex: number, first
   return new Error(
     `DataLoader: sample ${index} has shape [${shape}] but sample ${firstIndex} has [${firstShape}]; ` + 'add resize(h, w) (or randomResizedCrop) to the transform so all images share one size',
   );
+}
+
+/**
+ * One batch through the worker threads: the samples at positions `ks` of `idx` that `worker(idx[k], k)` assigns
+ * to each worker go as one task; failed decodes go to `onDecodeFailure` (which throws or skips), transform
+ * errors and samples of different shapes throw, and the replies are merged back into batch order.
+ */
+async function packInWorkers(
+  idx: number[],
+  workers: number,
+  worker: (index: number, k: number) => number,
+  task: (ks: number[]) => Omit<BatchTask, 'id' | 'kind'>,
+  onDecodeFailure: (k: number, message: string) => void,
+  labels: Int32Array | undefined,
+): Promise<PackedBatch> {
+  const parts = Array.from({ length: workers }, () => [] as number[]);
+  idx.forEach((i, k) => parts[worker(i, k)].push(k));
+  const replies = await Promise.all(parts.map((ks, w) => (ks.length === 0 ? null : runBatchInWorker(task(ks), w, workers))));
+  // Back to batch order: [position in the batch, worker reply, position in that reply].
+  const kept: [number, number, number][] = [];
+  replies.forEach((r, w) => {
+    if (!r) return;
+    for (const f of r.failures) {
+      if (f.stage === 'transform') throw new Error(f.message);
+      onDecodeFailure(parts[w][f.k], f.message);
+    }
+    if (r.mismatch) throw shapeMismatch(idx[parts[w][r.mismatch.k]], r.mismatch.shape, idx[parts[w][r.kept[0]]], r.shape!);
+    r.kept.forEach((k, j) => kept.push([parts[w][k], w, j]));
+  });
+  kept.sort((a, b) => a[0] - b[0]);
+  if (kept.length === 0) return { xs: new Float32Array(0), n: 0, shape: [0, 0, 0] };
+  const shape = replies[kept[0][1]]!.shape!;
+  for (const [k, w] of kept) {
+    const s = replies[w]!.shape!;
+    if (s[0] !== shape[0] || s[1] !== shape[1] || s[2] !== shape[2]) throw shapeMismatch(idx[k], s, idx[kept[0][0]], shape);
+  }
+  const per = shape[0] * shape[1] * shape[2];
+  let xs: Float32Array;
+  if (replies.filter(Boolean).length === 1) {
+    xs = replies[kept[0][1]]!.data; // one worker: already in order
+  } else {
+    xs = new Float32Array(kept.length * per);
+    kept.forEach(([, w, j], q) => xs.set(replies[w]!.data.subarray(j * per, (j + 1) * per), q * per));
+  }
+  const ys = labels ? Int32Array.from(kept, ([k]) => labels[idx[k]]) : undefined;
+  return { xs, ys, n: kept.length, shape };
 }
 
 /** Options of `ImageDataset`. */
@@ -193,52 +239,21 @@ export class ImageDataset implements Dataset {
    * reported as in `get`; samples of different shapes are an error naming both.
    */
   async loadBatch(idx: number[], seeds: string[]): Promise<PackedBatch> {
-    const parts = Array.from({ length: this.workers }, () => [] as number[]);
-    idx.forEach((i, k) => parts[i % this.workers].push(k));
     const cacheBytes = Math.floor(this.cacheBytes / this.workers);
-    const replies = await Promise.all(
-      parts.map((ks, w) =>
-        ks.length === 0
-          ? null
-          : runBatchInWorker({ dataset: this.id, files: ks.map((k) => this.paths[idx[k]]), seeds: ks.map((k) => seeds[k]), channels: this.channels, spec: this.transform!.spec!, cacheBytes }, w, this.workers),
-      ),
-    );
-    // Back to batch order: [position in the batch, worker reply, position in that reply].
-    const kept: [number, number, number][] = [];
-    replies.forEach((r, w) => {
-      if (!r) return;
-      for (const f of r.failures) {
-        const k = parts[w][f.k];
-        if (f.stage === 'transform') throw new Error(f.message);
-        try {
-          this.badImage(this.paths[idx[k]], new Error(f.message));
-        } catch (err) {
-          if (!(err instanceof SkippedImageError)) throw err;
-        }
+    return packInWorkers(idx, this.workers, (i) => i % this.workers, (ks) => ({
+      dataset: this.id,
+      files: ks.map((k) => this.paths[idx[k]]),
+      seeds: ks.map((k) => seeds[k]),
+      channels: this.channels,
+      spec: this.transform!.spec!,
+      cacheBytes,
+    }), (k, message) => {
+      try {
+        this.badImage(this.paths[idx[k]], new Error(message));
+      } catch (err) {
+        if (!(err instanceof SkippedImageError)) throw err;
       }
-      if (r.mismatch) {
-        const first = r.kept[0];
-        throw shapeMismatch(idx[parts[w][r.mismatch.k]], r.mismatch.shape, idx[parts[w][first]], r.shape!);
-      }
-      r.kept.forEach((k, j) => kept.push([parts[w][k], w, j]));
-    });
-    kept.sort((a, b) => a[0] - b[0]);
-    if (kept.length === 0) return { xs: new Float32Array(0), n: 0, shape: [0, 0, 0] };
-    const shape = replies[kept[0][1]]!.shape!;
-    for (const [k, w] of kept) {
-      const s = replies[w]!.shape!;
-      if (s[0] !== shape[0] || s[1] !== shape[1] || s[2] !== shape[2]) throw shapeMismatch(idx[k], s, idx[kept[0][0]], shape);
-    }
-    const per = shape[0] * shape[1] * shape[2];
-    let xs: Float32Array;
-    if (replies.filter(Boolean).length === 1) {
-      xs = replies[kept[0][1]]!.data; // one worker: already in order
-    } else {
-      xs = new Float32Array(kept.length * per);
-      kept.forEach(([, w, j], q) => xs.set(replies[w]!.data.subarray(j * per, (j + 1) * per), q * per));
-    }
-    const ys = this.labels ? Int32Array.from(kept, ([k]) => this.labels![idx[k]]) : undefined;
-    return { xs, ys, n: kept.length, shape };
+    }, this.labels);
   }
 
   /** Decode (or take from the cache) and transform sample `index` in a worker thread, with `new Rng(seed)`. */
@@ -288,15 +303,23 @@ export class ImageDataset implements Dataset {
   }
 }
 
-/** An in-memory view (`loadView`) as a dataset, optionally augmented on the fly (float pixels in [0, 1]). */
+/**
+ * An in-memory view (`loadView`) as a dataset, optionally augmented on the fly (float pixels in [0, 1]). With a
+ * transform of the kit's factories holding an augmentation, a DataLoader sends each batch's pixels to a worker
+ * thread (`workers`, default DEFAULT_IMAGE_WORKERS; 0 = main thread), which augments and packs it: the same
+ * values bit for bit, off the main thread that trains.
+ */
 export class ArrayDataset implements Dataset {
   readonly classes: string[];
   private readonly per: number;
+  private readonly workers: number;
+  private readonly offload: boolean;
 
   constructor(
     readonly arrays: ImageArrays,
     readonly transform?: Transform,
     private readonly seed: number = DEFAULT_CONFIG.seed,
+    opts: { workers?: number } = {},
   ) {
     const { images, labels, height, width, channels } = arrays;
     this.per = height * width * channels;
@@ -304,6 +327,9 @@ export class ArrayDataset implements Dataset {
       throw new Error(`ArrayDataset: images hold ${images.length} values, expected ${labels.length} × ${height}×${width}×${channels} = ${labels.length * this.per}`);
     }
     this.classes = arrays.classes;
+    this.workers = opts.workers ?? DEFAULT_IMAGE_WORKERS;
+    if (!(Number.isInteger(this.workers) && this.workers >= 0 && this.workers <= 8)) throw new Error(`ArrayDataset: workers must be an integer in 0..8 (0 = main thread), got ${opts.workers}`);
+    this.offload = this.workers > 0 && !!transform?.spec && worthOffloading(transform.spec);
   }
 
   get length(): number {
@@ -318,6 +344,22 @@ export class ArrayDataset implements Dataset {
     if (!this.transform) return toSample(img, labels[index]);
     const out = this.transform(img, rng ?? new Rng(`${this.seed}/get/${index}`));
     return Promise.resolve(out).then((o) => toSample(o, labels[index]));
+  }
+
+  /** Whether `loadBatch` runs (the transform goes to worker threads). */
+  get batchesInWorkers(): boolean {
+    return this.offload;
+  }
+
+  /** Samples `idx` augmented with the seeds `seeds` in the worker threads (contiguous shares of the batch). */
+  async loadBatch(idx: number[], seeds: string[]): Promise<PackedBatch> {
+    const { height, width, channels, images, labels } = this.arrays;
+    const share = Math.ceil(idx.length / this.workers);
+    return packInWorkers(idx, this.workers, (_, k) => Math.floor(k / share), (ks) => {
+      const data = new Float32Array(ks.length * this.per);
+      ks.forEach((k, j) => data.set(images.subarray(idx[k] * this.per, (idx[k] + 1) * this.per), j * this.per));
+      return { dataset: -1, seeds: ks.map((k) => seeds[k]), pixels: { data, height, width, channels }, channels: channels === 1 ? 1 : 3, spec: this.transform!.spec!, cacheBytes: 0 };
+    }, () => undefined, labels);
   }
 }
 

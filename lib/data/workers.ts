@@ -42,7 +42,10 @@ export interface BatchTask {
   id: number;
   /** The dataset's id: each dataset has its own decode cache in the worker (as it had on the main thread). */
   dataset: number;
-  files: string[];
+  /** Files to read and decode, or… */
+  files?: string[];
+  /** …the batch's images already in memory (ArrayDataset), packed n × height × width × channels (transferred). */
+  pixels?: { data: Float32Array; height: number; width: number; channels: number };
   seeds: string[];
   channels: 1 | 3;
   spec: TransformSpec;
@@ -192,7 +195,7 @@ export function runBatchInWorker(task: Omit<BatchTask, 'id' | 'kind'>, index: nu
     pending.set(id, { resolve: resolve as (r: WorkerResult | BatchReply) => void, reject, slot });
     if (slot.inFlight++ === 0) slot.worker.ref();
     try {
-      slot.worker.postMessage({ ...task, kind: 'batch', id } satisfies BatchTask);
+      slot.worker.postMessage({ ...task, kind: 'batch', id } satisfies BatchTask, task.pixels ? [task.pixels.data.buffer] : []);
     } catch (err) {
       pending.delete(id);
       if (--slot.inFlight === 0) slot.worker.unref();

@@ -72,9 +72,10 @@ export interface DataTrainBenchRow extends BenchRow {
   /**
    * 'array': in-memory ArrayDataset; 'files+aug': ImageDataset over the JPEG files with notebook 05's augmentation
    * (decoded pixels cached from the 2nd epoch on, the default); 'files+aug nocache': the same, decoding every epoch
-   * (`cacheBytes: 0`); 'files': cached ImageDataset, resize + toTensor only.
+   * (`cacheBytes: 0`); 'files': cached ImageDataset, resize + toTensor only; 'array+aug': the in-memory images with
+   * the same augmentation (in the worker by default; '0 workers' on the main thread).
    */
-  feed: 'array' | 'files+aug' | 'files+aug nocache' | 'files+aug 0 workers' | 'files+aug 2 workers' | 'files';
+  feed: 'array' | 'array+aug' | 'array+aug 0 workers' | 'files+aug' | 'files+aug nocache' | 'files+aug 0 workers' | 'files+aug 2 workers' | 'files';
   strategy: 'finetune' | 'freeze';
   /** Median over the epochs after the first, images per second (the training loop's own figure). */
   trainImagesPerSec: number;
@@ -144,6 +145,8 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
   const plainT = compose([resize(32, 32), toTensor()]);
   const datasets = {
     array: () => new ArrayDataset(arrays),
+    'array+aug': () => new ArrayDataset(arrays, augT, 1),
+    'array+aug 0 workers': () => new ArrayDataset(arrays, augT, 1, { workers: 0 }),
     'files+aug': () => new ImageDataset(paths, labels, augT, { classes, seed: 1 }),
     'files+aug nocache': () => new ImageDataset(paths, labels, augT, { classes, seed: 1, cacheBytes: 0 }),
     'files+aug 0 workers': () => new ImageDataset(paths, labels, augT, { classes, seed: 1, workers: 0 }),

@@ -45,6 +45,8 @@ test('without tfjs-native the kit picks wasm (with its training kernels), and sa
   assert.equal(info.tfjsVersion, tf.version_core);
   assert.ok(info.threads >= 1);
   assert.match(describeBackend(), /^wasm \(.*thread.*\) · tfjs \d+\.\d+\.\d+ — /);
+  assert.equal(info.kitSimd, true, "the kit's SIMD kernels are built and load");
+  assert.match(describeBackend(), /the kit's SIMD kernels/);
 });
 
 test('initBackend is idempotent: a second call returns the first result without choosing again', async () => {

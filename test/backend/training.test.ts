@@ -97,6 +97,8 @@ test('training a small net on wasm keeps tf.memory().numTensors, the wasm backen
       tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2, depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
       tf.layers.activation({ activation: 'swish' }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
+      // stride 1, 16 → 8 channels: forward, input and filter gradients on the kit's SIMD kernels
+      tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
       tf.layers.globalAveragePooling2d({}),
       tf.layers.dropout({ rate: 0.2, seed: 3 }),
       tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),

@@ -4,7 +4,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { DataLoader, ImageDataset } from '../../lib/data/dataset';
+import { ArrayDataset, DataLoader, ImageDataset } from '../../lib/data/dataset';
+import type { ImageArrays } from '../../lib/data/types';
 import { listImageFolder } from '../../lib/data/folder';
 import { blur, colorJitter, compose, fromSpec, gaussNoise, horizontalFlip, normalize, randomResizedCrop, resize, rotate, toTensor, Transform, verticalFlip } from '../../lib/data/transforms';
 import { Rng } from '../../lib/random';
@@ -88,6 +89,35 @@ test('workers on and off give bit-identical batches for the same seed (cached, u
   // get() without an rng: same per-call seeds on both paths
   const [a, b] = [await dataset(everyStep(), { workers: 0 }), await dataset(everyStep(), { workers: 1 })];
   for (const i of [0, 4, 4]) assert.deepEqual(await b.get(i), await a.get(i));
+});
+
+test('an augmenting ArrayDataset sends its batches to the workers: bit-identical to the main thread, 1 and 2 workers, odd last batch', async () => {
+  const rng = new Rng('arrays');
+  const n = 23;
+  const arrays: ImageArrays = {
+    images: Float32Array.from({ length: n * 14 * 12 * 3 }, () => rng.next()),
+    labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+    height: 14,
+    width: 12,
+    channels: 3,
+    classes: ['a', 'b', 'c'],
+  };
+  const before = Float32Array.from(arrays.images);
+  const ref = new DataLoader(new ArrayDataset(arrays, everyStep(), 5, { workers: 0 }), { batchSize: 6, shuffle: true, seed: 4 });
+  const want = [await collect(ref), await collect(ref)];
+  for (const workers of [1, 2]) {
+    const ds = new ArrayDataset(arrays, everyStep(), 5, { workers });
+    assert.equal(ds.batchesInWorkers, true);
+    const l = new DataLoader(ds, { batchSize: 6, shuffle: true, seed: 4 });
+    for (const w of want) {
+      const got = await collect(l);
+      got.xs.forEach((x, i) => assert.ok(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(w.xs[i].buffer, w.xs[i].byteOffset, w.xs[i].byteLength)), `${workers} worker(s): batch ${i} differs`));
+      assert.deepEqual(got.ys, w.ys);
+    }
+  }
+  assert.deepEqual(arrays.images, before, 'the dataset\'s arrays are untouched');
+  // no augmentation: nothing worth a round trip, the main thread does it
+  assert.equal(new ArrayDataset(arrays, compose([resize(8, 8), toTensor()])).batchesInWorkers, false);
 });
 
 test('a spec-less (custom) transform, or a caller-supplied rng, runs on the main thread', async () => {

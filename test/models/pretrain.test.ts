@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { pretrainSources } from '../../scripts/pretrain';
+import { compareWithShipped, pretrainSources } from '../../scripts/pretrain';
+import { modelsDir } from '../../lib/config';
 import { buildTransferModel, loadSourceModel } from '../../lib/models';
 
 test('pretrain --quick: writes model.json + weights.bin + meta.json; the same seed reproduces the weights', async () => {
@@ -26,4 +27,19 @@ test('pretrain --quick: writes model.json + weights.bin + meta.json; the same se
   src.model.dispose();
   await assert.rejects(pretrainSources({ quick: true, only: ['nope'], out: outs[0], log: () => {} }), /unknown source nope/);
   assert.ok(tf.memory().numTensors < 50);
+});
+
+test('pretrain --check compares retrained weights with the shipped ones byte for byte', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-check-'));
+  try {
+    fs.mkdirSync(path.join(out, 'digits-0-4'));
+    const shipped = fs.readFileSync(path.join(modelsDir(), 'digits-0-4', 'weights.bin'));
+    fs.writeFileSync(path.join(out, 'digits-0-4', 'weights.bin'), shipped);
+    assert.deepEqual(compareWithShipped(out, ['digits-0-4']), [{ name: 'digits-0-4', identical: true }]);
+    shipped[1000] ^= 1; // one bit of one weight
+    fs.writeFileSync(path.join(out, 'digits-0-4', 'weights.bin'), shipped);
+    assert.deepEqual(compareWithShipped(out, ['digits-0-4']), [{ name: 'digits-0-4', identical: false }]);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 });
