@@ -148,6 +148,53 @@ test('MaxPoolGrad 2×2 on the SIMD kernel equals cpu exactly: ties, NaN and −�
   tf.setBackend('wasm');
 });
 
+test('Sum and Mean over the leading axes (bias and batch-norm gradients) on the SIMD kernel match cpu; widths ≡ 4 mod 8 too', () => {
+  const rng = new Rng(14);
+  for (let t = 0; t < quickOr(10, 25); t++) {
+    const c = 4 * (1 + rng.int(6));
+    const shape = [1 + rng.int(4), 1 + rng.int(9), 1 + rng.int(9), c];
+    tf.tidy(() => {
+      tf.setBackend('cpu');
+      const x = tf.randomNormal(shape, 0, 1, 'float32', t);
+      for (const [kernel, axis] of [['Sum', [0, 1, 2]], ['Mean', [0, 1, 2]], ['Sum', [1, 2]], ['Mean', [1, 2]]] as const) {
+        const attrs = { axis: [...axis], keepDims: false };
+        const [ref, got] = onBoth(kernel, { x }, attrs);
+        const err = relError(ref, got);
+        assert.ok(err <= 1e-6, `${kernel} [${shape}] over [${axis}]: rel. error ${err}`);
+        // …and bit for bit what the JavaScript loop gives (the same float64 additions in the same order)
+        process.env.KIT_SIMD = '0';
+        const js = tf.engine().runKernel(kernel, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        delete process.env.KIT_SIMD;
+        assert.deepEqual(Array.from(got.dataSync()), Array.from(js.dataSync()), `${kernel} [${shape}] over [${axis}]: SIMD and JavaScript differ`);
+      }
+    });
+  }
+  tf.setBackend('wasm');
+});
+
+test('Add of a bias over the last axis on the SIMD kernel equals cpu exactly; other broadcasts keep the backend kernel', () => {
+  const cases: [number[], number[]][] = [
+    [[32, 8, 8, 16], [16]],
+    [[2, 3, 5, 12], [1, 1, 1, 12]],
+    [[7, 4], [4]],
+    [[3, 5, 20], [1, 20]],
+    [[2, 3, 6], [6]], // 6 channels: the backend's kernel
+    [[4, 8], [4, 8]], // no broadcast: the backend's kernel
+    [[4, 1, 8], [3, 1]], // broadcast both ways: the backend's kernel
+  ];
+  for (const [sa, sb] of cases) {
+    tf.tidy(() => {
+      tf.setBackend('cpu');
+      const a = tf.randomNormal(sa, 0, 1, 'float32', sa.length);
+      const b = tf.randomNormal(sb, 0, 1, 'float32', sb.length + 7);
+      const [ref, got] = onBoth('Add', { a, b }, {});
+      assert.deepEqual(got.shape, ref.shape);
+      assert.deepEqual(Array.from(got.dataSync()), Array.from(ref.dataSync()), `[${sa}] + [${sb}]`);
+    });
+  }
+  tf.setBackend('wasm');
+});
+
 test('KIT_SIMD=0 turns the SIMD kernels off', () => {
   const old = process.env.KIT_SIMD;
   process.env.KIT_SIMD = '0';

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { REPLACED_WASM_KERNELS } from './compose';
 import { tileConfig } from './tile';
 import { maxPoolGradConfig } from './max_pool_grad';
+import { addConfig } from './add';
 import { conv2DConfig } from './conv2d';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
@@ -16,6 +17,7 @@ import { castConfig } from './cast';
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2DConfig,
+  addConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,

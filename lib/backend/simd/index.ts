@@ -21,6 +21,8 @@ export interface SimdKernels {
     fh: number, fw: number, pt: number, pl: number,
   ): void;
   conv2dValid(xp: number, w: number, out: number, n: number, hp: number, wp: number, ci: number, co: number, fh: number, fw: number): void;
+  sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
+  addBias(x: number, bias: number, out: number, rows: number, c: number): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
 }
 

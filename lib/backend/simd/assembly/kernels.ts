@@ -218,3 +218,72 @@ export function conv2dValid(
     }
   }
 }
+
+// @ts-ignore: decorator
+@inline
+function lo(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+// @ts-ignore: decorator
+@inline
+function hi(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+}
+
+/**
+ * Sum over the middle axis of x viewed as [a, r, b] (float32), times `scale`, into out [a, b]; b % 4 = 0.
+ * The same float64 additions in the same order as the JavaScript loop it replaces (lib/backend/kernels/reduce.ts:
+ * acc += (x0 + x1) + (x2 + x3) per four rows, then one row at a time), so the results are identical, bit for
+ * bit. Eight columns at a time; a width ≡ 4 (mod 8) repeats four columns in its last block and stores them again.
+ */
+export function sumMiddle(x: usize, out: usize, a: i32, r: i32, b: i32, scale: f64): void {
+  const row = <usize>b << 2;
+  const s = f64x2.splat(scale);
+  const wide = b >= 8;
+  for (let i = 0; i < a; i++) {
+    const base = x + <usize>i * <usize>r * row;
+    for (let j0 = 0; j0 < b; j0 += 8) {
+      const j = <usize>(wide ? min(j0, b - 8) : 0) << 2;
+      let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+      let p = base + j;
+      let k = 0;
+      for (; k + 4 <= r; k += 4) {
+        const v0 = v128.load(p), v1 = v128.load(p + row), v2 = v128.load(p + 2 * row), v3 = v128.load(p + 3 * row);
+        s0 = f64x2.add(s0, f64x2.add(f64x2.add(lo(v0), lo(v1)), f64x2.add(lo(v2), lo(v3))));
+        s1 = f64x2.add(s1, f64x2.add(f64x2.add(hi(v0), hi(v1)), f64x2.add(hi(v2), hi(v3))));
+        if (wide) {
+          const w0 = v128.load(p, 16), w1 = v128.load(p + row, 16), w2 = v128.load(p + 2 * row, 16), w3 = v128.load(p + 3 * row, 16);
+          s2 = f64x2.add(s2, f64x2.add(f64x2.add(lo(w0), lo(w1)), f64x2.add(lo(w2), lo(w3))));
+          s3 = f64x2.add(s3, f64x2.add(f64x2.add(hi(w0), hi(w1)), f64x2.add(hi(w2), hi(w3))));
+        }
+        p += 4 * row;
+      }
+      for (; k < r; k++) {
+        const v = v128.load(p);
+        s0 = f64x2.add(s0, lo(v));
+        s1 = f64x2.add(s1, hi(v));
+        if (wide) {
+          const w = v128.load(p, 16);
+          s2 = f64x2.add(s2, lo(w));
+          s3 = f64x2.add(s3, hi(w));
+        }
+        p += row;
+      }
+      const o = out + (<usize>i * row) + j;
+      v128.store(o, i32x4.shuffle(f32x4.demote_f64x2_zero(f64x2.mul(s0, s)), f32x4.demote_f64x2_zero(f64x2.mul(s1, s)), 0, 1, 4, 5));
+      if (wide) v128.store(o, i32x4.shuffle(f32x4.demote_f64x2_zero(f64x2.mul(s2, s)), f32x4.demote_f64x2_zero(f64x2.mul(s3, s)), 0, 1, 4, 5), 16);
+      if (!wide) break;
+    }
+  }
+}
+
+/** out[k, :] = x[k, :] + bias for `rows` rows of c values (float32, c % 4 = 0). */
+export function addBias(x: usize, bias: usize, out: usize, rows: i32, c: i32): void {
+  const row = <usize>c << 2;
+  for (let k = 0; k < rows; k++) {
+    const xo = x + <usize>k * row;
+    const oo = out + <usize>k * row;
+    for (let j: usize = 0; j < row; j += 16) v128.store(oo + j, f32x4.add(v128.load(xo + j), v128.load(bias + j)));
+  }
+}
