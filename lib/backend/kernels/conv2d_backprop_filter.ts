@@ -7,8 +7,9 @@ type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
 /**
  * Which formulation the kernel uses: 'auto' (by shape, see `pickMode`), or one forced (tests, benchmarks):
- * 'simd' (the kit's own wasm SIMD kernel, stride 1, else as 'auto'), 'conv' (one XNNPACK forward conv), 'im2col' (patches gathered run by run), 'shifted' (stride 1 only, else
- * 'im2col': patches as whole shifted runs of padded x, see `im2colFilterGrad`).
+ * 'simd' (the kit's own wasm SIMD kernel where it applies, else as 'auto'), 'conv' (one XNNPACK forward conv),
+ * 'im2col' (patches gathered run by run), 'shifted' (stride 1 only, else 'im2col': patches as whole shifted runs
+ * of padded x, see `im2colFilterGrad`).
  */
 export type FilterGradMode = 'auto' | 'simd' | 'conv' | 'im2col' | 'shifted';
 const mode = modeSwitch<FilterGradMode>('auto');
@@ -21,8 +22,11 @@ export const setConv2DFilterGradMode = mode.set;
  *
  * dW[i, j, ci, co] = Σ_{n,y,x} x[n, y·s + i·d − pt, x·s + j·d − pl, ci] · dy[n, y, x, co]
  *
- * Two formulations:
- * - **im2col + GEMM** (default for float32): the transposed patch matrix Pᵀ [fh·fw·ci, n·oh·ow] is built in
+ * Three formulations:
+ * - **the kit's SIMD kernel** (default at stride 1, dilation 1, co % 4 = 0, float32; lib/backend/simd): straight
+ *   from x and dy where they lie, 4 input × 8 output channels per register tile — 2–4× faster than the next one
+ *   inside a training step, mostly because XNNPACK packs dy anew for every product.
+ * - **im2col + GEMM** (other float32 cases): the transposed patch matrix Pᵀ [fh·fw·ci, n·oh·ow] is built in
  *   JavaScript on the wasm heap, then ONE wasm BatchMatMul Pᵀ · dy [n·oh·ow, co] → [fh·fw·ci, co], which
  *   is [fh, fw, ci, co] as it lies in memory.
  * - **one forward conv** with batch and channels swapped: input x as [ci, H, W, n], filter dy as
