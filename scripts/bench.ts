@@ -9,6 +9,7 @@
  *   npm run bench -- --sizes=32,64 --backends=wasm,cpu --no-torch --no-source --no-data
  *   npm run bench -- --kernels         the kit's replacement wasm kernels against the originals only
  *   npm run bench -- --profile         where a training step of the reference CNN goes, per kernel (32 px)
+ *   npm run bench -- --profile --model=effnet-digits-m-0-4   the same for a shipped source model
  *   npm run bench -- --threads=2       wasm with 2 threads only (experimental under Node, see docs/backend.md)
  *   npm run bench -- --no-threads      wasm with 1 thread only
  *
@@ -186,8 +187,12 @@ async function main(): Promise<void> {
   if (process.argv.includes('--profile')) {
     const info = await useBackend(opts.backends?.[0] ?? 'wasm', opts.threads);
     const size = opts.sizes[0];
-    const p = await profileStep(size);
-    log(`${info.backend}, ${info.threads} thread(s), ${size} px, batch 32: ${p.msPerStep.toFixed(2)} ms per step (${((32 / p.msPerStep) * 1000).toFixed(0)} images/s); kernels ${p.kernelMsPerStep.toFixed(2)} ms`);
+    const name = process.argv.find((a) => a.startsWith('--model='))?.split('=')[1];
+    const source = name ? (await import('../lib/models')).loadSourceModel(name) : null;
+    const model = source ? (await source).model : undefined;
+    const p = await profileStep(size, model ? 5 : 20, model ? 2 : 10, model);
+    model?.dispose();
+    log(`${info.backend}, ${info.threads} thread(s), ${name ?? `reference CNN, ${size} px`}, batch 32: ${p.msPerStep.toFixed(2)} ms per step (${((32 / p.msPerStep) * 1000).toFixed(0)} images/s); kernels ${p.kernelMsPerStep.toFixed(2)} ms`);
     for (const k of p.kernels.filter((k) => k.ms >= 0.05)) log(`${k.ms.toFixed(2).padStart(7)} ms  ${k.name} ${k.shapes}`);
     return;
   }

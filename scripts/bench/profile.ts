@@ -9,14 +9,16 @@ export interface StepProfile {
 }
 
 /**
- * Profiles SGD training steps of the reference CNN (batch 32) on the active backend: wall time per step over
- * `steps` steps, then `tf.profile` of `profiled` more, averaged per kernel. On wasm a kernel's time is its wall
- * time (nested kernel calls included in their parent's).
+ * Profiles SGD training steps (batch 32) of `model` (default: the reference CNN at `imageSize`) on the active
+ * backend: wall time per step over `steps` steps, then `tf.profile` of `profiled` more, averaged per kernel. On
+ * wasm a kernel's time is its wall time (nested kernel calls included in their parent's).
  */
-export async function profileStep(imageSize = 32, steps = 20, profiled = 10): Promise<StepProfile> {
-  const model = buildReferenceCnn(imageSize);
-  const xb = tf.randomNormal([32, imageSize, imageSize, 3], 0, 1, 'float32', 1);
-  const yb = tf.oneHot(tf.randomUniform([32], 0, 2, 'int32', 2) as tf.Tensor1D, 2);
+export async function profileStep(imageSize = 32, steps = 20, profiled = 10, given?: tf.LayersModel): Promise<StepProfile> {
+  const model = given ?? buildReferenceCnn(imageSize);
+  const [, h, w, c] = model.inputs[0].shape as number[];
+  const classes = (model.outputs[0].shape as number[])[1];
+  const xb = tf.randomNormal([32, h, w, c], 0, 1, 'float32', 1);
+  const yb = tf.oneHot(tf.randomUniform([32], 0, classes, 'int32', 2) as tf.Tensor1D, classes);
   const optimizer = tf.train.sgd(0.01);
   const step = () =>
     tf.tidy(() => {
@@ -43,7 +45,7 @@ export async function profileStep(imageSize = 32, steps = 20, profiled = 10): Pr
   }
   tf.dispose([xb, yb]);
   optimizer.dispose();
-  model.dispose();
+  if (!given) model.dispose();
   const kernels = [...sums.values()].sort((a, b) => b.ms - a.ms);
   return { msPerStep, kernelMsPerStep: kernels.reduce((s, k) => s + k.ms, 0), kernels };
 }

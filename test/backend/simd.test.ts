@@ -11,6 +11,7 @@ import { simdBuildFiles, simdKernels } from '../../lib/backend/simd';
 import { setConv2DFilterGradMode } from '../../lib/backend/kernels/conv2d_backprop_filter';
 import { setConv2DInputGradMode } from '../../lib/backend/kernels/conv2d_backprop_input';
 import { setConv2DMode } from '../../lib/backend/kernels/conv2d';
+import { setDepthwiseFilterJsMaxMacs } from '../../lib/backend/kernels/depthwise_conv2d_backprop_filter';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { onBoth, relError } from './helpers';
@@ -190,6 +191,41 @@ test('Add of a bias over the last axis on the SIMD kernel equals cpu exactly; ot
       const [ref, got] = onBoth('Add', { a, b }, {});
       assert.deepEqual(got.shape, ref.shape);
       assert.deepEqual(Array.from(got.dataSync()), Array.from(ref.dataSync()), `[${sa}] + [${sb}]`);
+    });
+  }
+  tf.setBackend('wasm');
+});
+
+test('DepthwiseConv2dNativeBackpropFilter (multiplier 1) on the SIMD kernel: matches cpu, and bit for bit the JavaScript loop', () => {
+  const rng = new Rng(15);
+  for (let t = 0; t < quickOr(10, 25); t++) {
+    const c = 4 * (1 + rng.int(5));
+    const k = 1 + rng.int(5);
+    const s = 1 + rng.int(2);
+    const d = s === 1 && rng.bernoulli(0.3) ? 2 : 1;
+    const pad = (['same', 'valid'] as const)[rng.int(2)];
+    const shape: Shape = [1 + rng.int(3), (k - 1) * d + 1 + rng.int(8), (k - 1) * d + 1 + rng.int(8), c];
+    tf.tidy(() => {
+      tf.setBackend('cpu');
+      const x = tf.randomNormal(shape, 0, 1, 'float32', t) as tf.Tensor4D;
+      const dy = tf.randomNormal(tf.depthwiseConv2d(x, tf.zeros([(k - 1) * d + 1, (k - 1) * d + 1, c, 1]) as tf.Tensor4D, s, pad).shape, 0, 1, 'float32', t + 1);
+      const attrs = { strides: s, dilations: d, pad, filterShape: [k, k, c, 1] };
+      const what = `x [${shape}] k${k} s${s} d${d} ${pad}`;
+      tf.setBackend('wasm');
+      const got = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      if (d === 1) {
+        // tfjs's cpu kernel ignores dilations, so it is the reference for d = 1 only (kernels.test.ts covers d > 1)
+        tf.setBackend('cpu');
+        const ref = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        assert.ok(relError(ref, got) <= 1e-5, `${what}: rel. error ${relError(ref, got)}`);
+        tf.setBackend('wasm');
+      }
+      process.env.KIT_SIMD = '0';
+      const old = setDepthwiseFilterJsMaxMacs(Infinity);
+      const js = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      setDepthwiseFilterJsMaxMacs(old);
+      delete process.env.KIT_SIMD;
+      assert.deepEqual(Array.from(got.dataSync()), Array.from(js.dataSync()), `${what}: SIMD and JavaScript differ`);
     });
   }
   tf.setBackend('wasm');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernels } from '../simd';
 import { depthwiseGeometry, runProgram } from './compose';
 
 /**
@@ -11,7 +12,9 @@ import { depthwiseGeometry, runProgram } from './compose';
  * summed over n. That conv is cheap in arithmetic but XNNPACK packs the huge "filter" dy each call and the
  * two transposes move every element, so small problems (≤ JS_MAX_MACS multiply-adds, i.e. every layer of
  * the kit's MBConv nets at 32–64 px) run instead as a direct loop in JavaScript on the wasm heap
- * (`depthwiseFilterGradJs`, 3–5× faster there; float64 accumulation).
+ * (`depthwiseFilterGradJs`, 3–5× faster there; float64 accumulation). With multiplier 1 and c % 4 = 0 the kit's
+ * SIMD kernel runs that loop at any size (the same float64 products and sums in the same order: identical
+ * results, ≈ 7× faster than the JavaScript on the MBConv source model's layers).
  */
 export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
@@ -25,7 +28,8 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
       { strides, dilations, pad, dimRoundingMode },
     );
     const { top, left } = info.padInfo;
-    if (x.dtype === 'float32' && dy.dtype === 'float32' && n * oh * ow * fh * fw * c * m <= jsMaxMacs) {
+    const float = x.dtype === 'float32' && dy.dtype === 'float32';
+    if (float && ((m === 1 && c % 4 === 0 && simdKernels(backend as BackendWasm)) || n * oh * ow * fh * fw * c * m <= jsMaxMacs)) {
       return depthwiseFilterGradJs(backend as BackendWasm, x, dy, info, [fh, fw, c, m]);
     }
     return runProgram(backend, (p) => {
@@ -67,6 +71,18 @@ function depthwiseFilterGradJs(
   const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
   const { top, left } = info.padInfo;
+  const simd = m === 1 && c % 4 === 0 ? simdKernels(backend) : null;
+  if (simd) {
+    const acc = backend.makeOutput([fh * fw * c * 2], 'float32'); // fh·fw·c float64 sums
+    const out = backend.makeOutput(filterShape, 'float32');
+    try {
+      (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
+      simd.depthwiseFilterGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, acc), heapOffset(backend, out), n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, top, left);
+    } finally {
+      backend.disposeData(acc.dataId);
+    }
+    return out;
+  }
   const cm = c * m;
   const acc = new Float64Array(fh * fw * cm);
   const out = backend.makeOutput(filterShape, 'float32');

@@ -23,6 +23,11 @@ export interface SimdKernels {
   conv2dValid(xp: number, w: number, out: number, n: number, hp: number, wp: number, ci: number, co: number, fh: number, fw: number): void;
   sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
   addBias(x: number, bias: number, out: number, rows: number, c: number): void;
+  depthwiseFilterGrad(
+    x: number, dy: number, acc: number, out: number,
+    n: number, h: number, w: number, c: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+  ): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
 }
 

@@ -287,3 +287,49 @@ export function addBias(x: usize, bias: usize, out: usize, rows: i32, c: i32): v
     for (let j: usize = 0; j < row; j += 16) v128.store(oo + j, f32x4.add(v128.load(xo + j), v128.load(bias + j)));
   }
 }
+
+/**
+ * DepthwiseConv2dNativeBackpropFilter with channel multiplier 1, c % 4 = 0 (NHWC, float32), any strides,
+ * dilations and pads:
+ *   dW[i, j, k] = Σ_{b, oy, ox} x[b, oy·sh + i·dh − pt, ox·sw + j·dw − pl, k] · dy[b, oy, ox, k]
+ * Products and sums in float64 (`acc`: fh·fw·c doubles, zero on entry), in the same loop order as the
+ * JavaScript loop it replaces, so the result is identical to it; then rounded once into `out` [fh, fw, c].
+ */
+export function depthwiseFilterGrad(
+  x: usize, dy: usize, acc: usize, out: usize,
+  n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
+): void {
+  const px = <usize>c << 2; // bytes per pixel (float32)
+  const tap = <usize>c << 3; // bytes per tap of acc (float64)
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let i = 0; i < fh; i++) {
+        const y = oy * sh + i * dh - pt;
+        if (y < 0 || y >= h) continue;
+        for (let ox = 0; ox < ow; ox++) {
+          const dp = dy + <usize>((b * oh + oy) * ow + ox) * px;
+          for (let j = 0; j < fw; j++) {
+            const xx = ox * sw + j * dw - pl;
+            if (xx < 0 || xx >= w) continue;
+            const xp = x + <usize>((b * h + y) * w + xx) * px;
+            const ap = acc + <usize>(i * fw + j) * tap;
+            for (let k: usize = 0; k < px; k += 16) {
+              const xv = v128.load(xp + k);
+              const dv = v128.load(dp + k);
+              const a = ap + (k << 1);
+              v128.store(a, f64x2.add(v128.load(a), f64x2.mul(lo(xv), lo(dv))));
+              v128.store(a, f64x2.add(v128.load(a, 16), f64x2.mul(hi(xv), hi(dv))), 16);
+            }
+          }
+        }
+      }
+    }
+  }
+  const total = <usize>(fh * fw * c);
+  for (let q: usize = 0; q < total; q += 4) {
+    const lo2 = f32x4.demote_f64x2_zero(v128.load(acc + (q << 3)));
+    const hi2 = f32x4.demote_f64x2_zero(v128.load(acc + (q << 3), 16));
+    v128.store(out + (q << 2), i32x4.shuffle(lo2, hi2, 0, 1, 4, 5));
+  }
+}
