@@ -11,24 +11,11 @@ import { decodeImage, floatPixels, RawImage } from './image';
 import { mapLimit } from './pool';
 import type { Transform } from './transforms';
 import type { Batch, Dataset, ImageArrays, Sample } from './types';
-import { dropWorkerCache, runBatchInWorker, runInWorker, WorkerTaskError, worthOffloading, type BatchTask } from './workers';
+import { dropWorkerCache, runBatchInWorker, worthOffloading, type BatchTask } from './workers';
 
 let nextDatasetId = 0;
 /** A garbage-collected dataset's decode caches in the worker threads are freed. */
 const workerCaches = new FinalizationRegistry<number>(dropWorkerCache);
-
-/**
- * Rngs made by the kit for one sample and not drawn from yet: `ImageDataset.get` may hand their seed to a
- * worker thread (a user's rng may have been drawn from, so it stays on the main thread).
- */
-const freshRngs = new WeakSet<Rng>();
-
-/** A new rng for one sample, marked fresh. */
-function sampleRng(seed: string): Rng {
-  const r = new Rng(seed);
-  freshRngs.add(r);
-  return r;
-}
 
 /** Thrown by `ImageDataset.get` for a bad file when `onBadImage: 'skip'`; the DataLoader leaves the sample out. */
 export class SkippedImageError extends Error {
@@ -147,17 +134,24 @@ export interface ImageDatasetOptions {
   cacheBytes?: number;
   /**
    * Worker threads that decode and transform samples off the main thread (default DEFAULT_IMAGE_WORKERS; 0 = all
-   * on the main thread). Used when the transform is built from the kit's factories (every step has a `spec`) and
-   * holds at least one augmentation (a resize/normalize-only chain is cheaper on the main thread), and the rng
-   * is the kit's own (DataLoader, or `get` without one); results are bit-identical either way. A DataLoader hands
-   * each worker whole batches: it decodes (keeping its own decode cache, within `cacheBytes`), transforms and
-   * packs them, so the main thread only sends file names and receives one array per batch.
+   * on the main thread). Used by a DataLoader when the transform is built from the kit's factories (every step
+   * has a `spec`) and holds at least one augmentation (a resize/normalize-only chain is cheaper on the main
+   * thread); results are bit-identical either way. The loader hands each worker whole batches: it decodes
+   * (keeping its own decode cache, within `cacheBytes`), transforms and packs them, so the main thread only sends
+   * file names and receives one array per batch. `get` always runs on the main thread.
    */
   workers?: number;
 }
 
 /** Default of `ImageDatasetOptions.workers` (see docs/data.md, Throughput, for the measurement behind it). */
 export const DEFAULT_IMAGE_WORKERS = 1;
+
+/** The worker threads a dataset asks for (checked), and whether its transform goes to them. */
+function workerPlan(what: string, workers: number | undefined, transform: Transform | undefined): [number, boolean] {
+  const n = workers ?? DEFAULT_IMAGE_WORKERS;
+  if (!(Number.isInteger(n) && n >= 0 && n <= 8)) throw new Error(`${what}: workers must be an integer in 0..8 (0 = main thread), got ${workers}`);
+  return [n, n > 0 && !!transform?.spec && worthOffloading(transform.spec)];
+}
 
 /** Default of `ImageDatasetOptions.cacheBytes`. */
 export const DEFAULT_DECODE_CACHE_BYTES = 256 * 1024 * 1024;
@@ -196,9 +190,7 @@ export class ImageDataset implements Dataset {
     this.classes = opts.classes;
     this.cacheBytes = opts.cacheBytes ?? DEFAULT_DECODE_CACHE_BYTES;
     if (!(this.cacheBytes >= 0)) throw new Error(`ImageDataset: cacheBytes must be ≥ 0 (0 = no cache), got ${opts.cacheBytes}`);
-    this.workers = opts.workers ?? DEFAULT_IMAGE_WORKERS;
-    if (!(Number.isInteger(this.workers) && this.workers >= 0 && this.workers <= 8)) throw new Error(`ImageDataset: workers must be an integer in 0..8 (0 = main thread), got ${opts.workers}`);
-    this.offload = this.workers > 0 && !!transform?.spec && worthOffloading(transform.spec);
+    [this.workers, this.offload] = workerPlan('ImageDataset', opts.workers, transform);
     if (this.offload) workerCaches.register(this, this.id);
   }
 
@@ -215,11 +207,7 @@ export class ImageDataset implements Dataset {
     if (!rng) {
       const k = this.draws.get(index) ?? 0;
       this.draws.set(index, k + 1);
-      rng = sampleRng(`${this.seed}/get/${index}/${k}`);
-    }
-    if (this.offload && freshRngs.has(rng)) {
-      freshRngs.delete(rng);
-      return this.getInWorker(index, rng.seed as string);
+      rng = new Rng(`${this.seed}/get/${index}/${k}`);
     }
     const hit = this.decoded.get(index);
     // a copy of a cached image: a transform that writes into its input must not alter the cache
@@ -256,35 +244,15 @@ export class ImageDataset implements Dataset {
     }, this.labels);
   }
 
-  /** Decode (or take from the cache) and transform sample `index` in a worker thread, with `new Rng(seed)`. */
-  private async getInWorker(index: number, seed: string): Promise<Sample> {
-    const file = this.paths[index];
-    const pixels = this.decoded.get(index);
-    try {
-      const wantDecoded = !pixels && this.cachedBytes < this.cacheBytes;
-      const r = await runInWorker({ file, channels: this.channels, pixels, wantDecoded, spec: this.transform!.spec, seed }, this.workers);
-      if (r.decoded) this.keep(index, r.decoded);
-      return toSample(r.image, this.labels?.[index]);
-    } catch (err) {
-      if (err instanceof WorkerTaskError && err.stage === 'decode') this.badImage(file, err);
-      throw err;
-    }
-  }
-
-  /** Keep decoded pixels (already a private copy) while the cache has room. */
-  private keep(index: number, img: RawImage): void {
-    if (this.cachedBytes + img.data.byteLength <= this.cacheBytes && !this.decoded.has(index)) {
-      this.decoded.set(index, img);
-      this.cachedBytes += img.data.byteLength;
-    }
-  }
-
   /** Read and decode file `index` (kept in the cache while it has room); a bad file is skipped or reported. */
   private async decode(index: number): Promise<RawImage> {
     const file = this.paths[index];
     try {
       const img = await decodeImage(file, { channels: this.channels });
-      if (this.cachedBytes + img.data.byteLength <= this.cacheBytes && !this.decoded.has(index)) this.keep(index, { ...img, data: img.data.slice() });
+      if (this.cachedBytes + img.data.byteLength <= this.cacheBytes && !this.decoded.has(index)) {
+        this.decoded.set(index, { ...img, data: img.data.slice() }); // a private copy: the transform may write into img
+        this.cachedBytes += img.data.byteLength;
+      }
       return img;
     } catch (err) {
       this.badImage(file, err as Error);
@@ -327,9 +295,7 @@ export class ArrayDataset implements Dataset {
       throw new Error(`ArrayDataset: images hold ${images.length} values, expected ${labels.length} × ${height}×${width}×${channels} = ${labels.length * this.per}`);
     }
     this.classes = arrays.classes;
-    this.workers = opts.workers ?? DEFAULT_IMAGE_WORKERS;
-    if (!(Number.isInteger(this.workers) && this.workers >= 0 && this.workers <= 8)) throw new Error(`ArrayDataset: workers must be an integer in 0..8 (0 = main thread), got ${opts.workers}`);
-    this.offload = this.workers > 0 && !!transform?.spec && worthOffloading(transform.spec);
+    [this.workers, this.offload] = workerPlan('ArrayDataset', opts.workers, transform);
   }
 
   get length(): number {
@@ -518,7 +484,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
     const samples = await mapLimit(idx, this.opts.concurrency, async (i, k) => {
       try {
-        return await this.dataset.get(i, sampleRng(`${this.opts.seed}/aug/${epoch}/${start + k}`));
+        return await this.dataset.get(i, new Rng(`${this.opts.seed}/aug/${epoch}/${start + k}`));
       } catch (err) {
         if (err instanceof SkippedImageError) return undefined;
         throw err;

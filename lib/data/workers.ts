@@ -1,37 +1,13 @@
 /**
- * A small pool of worker threads that decode and transform ImageDataset samples off the main thread, so the
- * JS augmentations (rotate, colour jitter, noise, resize) do not compete with training (wasm/cpu) for it.
- * Workers rebuild the transform from its `spec` and use the sample's seed: results are bit-identical to the
- * main-thread path. Idle workers are unref'd (they never keep the process alive); `closeWorkers()` ends them.
+ * A small pool of worker threads that load, transform and pack whole batches of ImageDataset / ArrayDataset
+ * samples off the main thread, so decoding and the JS augmentations (rotate, colour jitter, noise, resize) do not
+ * compete with training (wasm/cpu) for it. Workers rebuild the transform from its `spec` and use each sample's
+ * seed: results are bit-identical to the main-thread path. Idle workers are unref'd (they never keep the process
+ * alive); `closeWorkers()` ends them.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { RawImage } from './image';
 import type { TransformSpec } from './transforms';
-
-/** One sample to decode and transform. */
-export interface WorkerTask {
-  id: number;
-  file: string;
-  channels: 1 | 3;
-  /** The decoded pixels from the dataset's cache (copied), else the worker reads and decodes `file`. */
-  pixels?: RawImage;
-  /** Send the decoded pixels back too (the dataset's cache has room). */
-  wantDecoded: boolean;
-  spec?: TransformSpec;
-  seed: string;
-}
-
-/** The transformed sample (float32) and, when asked for, the decoded pixels for the dataset's cache. */
-export interface WorkerResult {
-  image: RawImage;
-  decoded?: RawImage;
-}
-
-/** The transformed pixels (float32, transferred), or the error and the stage it came from. */
-export type WorkerReply =
-  | { id: number; data: Float32Array; height: number; width: number; channels: number; decoded?: RawImage }
-  | { id: number; stage: 'decode' | 'transform'; message: string };
 
 /**
  * A whole batch for one worker: it reads, decodes (or takes from its own decode cache), transforms and packs
@@ -71,16 +47,6 @@ export interface BatchReply {
   mismatch?: { k: number; shape: [number, number, number] };
 }
 
-/** An error from a worker; `stage` says whether reading/decoding the file or the transform failed. */
-export class WorkerTaskError extends Error {
-  constructor(
-    message: string,
-    readonly stage: 'decode' | 'transform',
-  ) {
-    super(message);
-  }
-}
-
 /** Steps that draw from the rng (the augmentations): a chain without any stays on the main thread, where it is cheaper than a message round trip. */
 const RANDOM_STEPS = new Set(['horizontalFlip', 'verticalFlip', 'rotate', 'randomResizedCrop', 'colorJitter', 'gaussNoise', 'blur']);
 
@@ -99,12 +65,10 @@ export function worthOffloading(spec: TransformSpec): boolean {
 interface Slot {
   worker: Worker;
   inFlight: number;
-  /** Tasks of the current tick, posted as one message (a batch's samples: one round trip, not 32). */
-  queue: WorkerTask[];
 }
 
 interface Pending {
-  resolve: (r: WorkerResult | BatchReply) => void;
+  resolve: (r: BatchReply) => void;
   reject: (err: Error) => void;
   slot: Slot;
 }
@@ -120,31 +84,20 @@ function spawn(): Worker {
   // under tsx (tests, scripts) the worker registers tsx's require hook itself: `execArgv: ['--import', 'tsx']`
   // does not reach worker threads on Node 20 ("Unknown file extension .ts")
   const worker = ts ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true }) : new Worker(file);
-  const slot: Slot = { worker, inFlight: 0, queue: [] };
-  worker.on('message', (message: WorkerReply[] | BatchReply) => {
-    if (!Array.isArray(message)) {
-      const p = pending.get(message.id);
-      if (!p) return;
-      pending.delete(message.id);
-      if (--slot.inFlight === 0) worker.unref();
-      p.resolve(message);
-      return;
-    }
-    for (const r of message) {
-      const p = pending.get(r.id);
-      if (!p) continue;
-      pending.delete(r.id);
-      if (--slot.inFlight === 0) worker.unref();
-      if ('message' in r) p.reject(new WorkerTaskError(r.message, r.stage));
-      else p.resolve({ image: { data: r.data, height: r.height, width: r.width, channels: r.channels }, decoded: r.decoded });
-    }
+  const slot: Slot = { worker, inFlight: 0 };
+  worker.on('message', (reply: BatchReply) => {
+    const p = pending.get(reply.id);
+    if (!p) return;
+    pending.delete(reply.id);
+    if (--slot.inFlight === 0) worker.unref();
+    p.resolve(reply);
   });
   const fail = (err: Error): void => {
     slots = slots.filter((s) => s !== slot);
     for (const [id, p] of pending)
       if (p.slot === slot) {
         pending.delete(id);
-        p.reject(new WorkerTaskError(`ImageDataset worker failed: ${err.message}`, 'transform'));
+        p.reject(new Error(`ImageDataset worker failed: ${err.message}`));
       }
   };
   worker.on('error', fail);
@@ -152,35 +105,6 @@ function spawn(): Worker {
   worker.unref();
   slots.push(slot);
   return worker;
-}
-
-/** Decode `file` (unless `task.pixels` are given) and apply the transform described by `spec` with `new Rng(seed)`, in one of `size` workers. */
-export function runInWorker(task: Omit<WorkerTask, 'id'>, size: number): Promise<WorkerResult> {
-  while (slots.length < size) spawn();
-  // the least busy of the first `size` workers
-  const slot = slots.slice(0, size).reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-  const id = nextId++;
-  return new Promise<WorkerResult>((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (r: WorkerResult | BatchReply) => void, reject, slot });
-    // a task in flight keeps the process alive until its reply arrives
-    if (slot.inFlight++ === 0) slot.worker.ref();
-    if (slot.queue.push({ ...task, id }) === 1)
-      process.nextTick(() => {
-        const tasks = slot.queue;
-        slot.queue = [];
-        try {
-          slot.worker.postMessage(tasks);
-        } catch (err) {
-          // e.g. a spec argument that cannot be cloned: fail these samples, not the process
-          for (const t of tasks) {
-            const p = pending.get(t.id);
-            pending.delete(t.id);
-            if (--slot.inFlight === 0) slot.worker.unref();
-            p?.reject(new WorkerTaskError(`ImageDataset: cannot send ${t.file} to a worker thread: ${(err as Error).message}`, 'transform'));
-          }
-        }
-      });
-  });
 }
 
 /**
@@ -192,14 +116,14 @@ export function runBatchInWorker(task: Omit<BatchTask, 'id' | 'kind'>, index: nu
   const slot = slots[index % size];
   const id = nextId++;
   return new Promise<BatchReply>((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (r: WorkerResult | BatchReply) => void, reject, slot });
+    pending.set(id, { resolve, reject, slot });
     if (slot.inFlight++ === 0) slot.worker.ref();
     try {
       slot.worker.postMessage({ ...task, kind: 'batch', id } satisfies BatchTask, task.pixels ? [task.pixels.data.buffer] : []);
     } catch (err) {
       pending.delete(id);
       if (--slot.inFlight === 0) slot.worker.unref();
-      reject(new WorkerTaskError(`ImageDataset: cannot send a batch to a worker thread: ${(err as Error).message}`, 'transform'));
+      reject(new Error(`ImageDataset: cannot send a batch to a worker thread: ${(err as Error).message}`));
     }
   });
 }
@@ -214,7 +138,7 @@ export function workerCount(): number {
   return slots.length;
 }
 
-/** Terminate the worker threads (they restart on the next offloaded sample). Never needed for the process to exit. */
+/** Terminate the worker threads (they restart on the next offloaded batch). Never needed for the process to exit. */
 export async function closeWorkers(): Promise<void> {
   const all = slots;
   slots = [];

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, padNHWCInto, simdKernels } from '../simd';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, padNHWCInto, simdKernelsFor, type SimdOrXnnpack } from '../simd';
 import { modeSwitch, originalWasmKernel } from './compose';
 
-/** 'auto' (the SIMD kernel where it applies on a 1-thread backend), 'simd' (wherever it applies), 'xnnpack'. */
-export type Conv2DMode = 'auto' | 'simd' | 'xnnpack';
+/** See SimdOrXnnpack (lib/backend/simd). */
+export type Conv2DMode = SimdOrXnnpack;
 const mode = modeSwitch<Conv2DMode>('auto');
 
 /** Forces the forward-convolution implementation (tests and benchmarks); returns the previous mode. */
@@ -27,7 +27,7 @@ export const conv2DConfig: tf.KernelConfig = {
     const float = x.dtype === 'float32' && filter.dtype === 'float32';
     const [, , ci0, co] = filter.shape;
     // Below 8 input channels (an RGB first layer) XNNPACK's kernel is as fast or faster.
-    const simd = nhwc && float && co % 4 === 0 && ci0 >= 8 && mode.get() !== 'xnnpack' && (mode.get() === 'simd' || getThreadsCount() <= 1) ? simdKernels(backend) : null;
+    const simd = nhwc && float && co % 4 === 0 && ci0 >= 8 ? simdKernelsFor(backend, mode.get()) : null;
     if (simd == null) return originalWasmKernel(tf.Conv2D).kernelFunc(args);
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number],

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, padNHWCInto, simdKernels } from '../simd';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, padNHWCInto, simdKernelsFor, type SimdKernels, type SimdOrXnnpack } from '../simd';
 import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
 
-/** 'auto' (the SIMD kernel where it applies on a 1-thread backend), 'simd' (wherever it applies), 'xnnpack'. */
-export type InputGradMode = 'auto' | 'simd' | 'xnnpack';
+/** See SimdOrXnnpack (lib/backend/simd). */
+export type InputGradMode = SimdOrXnnpack;
 const mode = modeSwitch<InputGradMode>('auto');
 
 /** Forces the input-gradient formulation (tests and benchmarks); returns the previous mode. */
@@ -42,12 +42,8 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
     }
     const float = dy.dtype === 'float32' && filter.dtype === 'float32';
     const unit = sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
-    if (float && unit && info.inChannels % 4 === 0 && mode.get() !== 'xnnpack') {
-      const wasm = backend as BackendWasm;
-      // XNNPACK's own threads beat the 1-thread SIMD kernel when the backend has them.
-      const simd = mode.get() === 'simd' || getThreadsCount() <= 1 ? simdKernels(wasm) : null;
-      if (simd) return simdInputGrad(wasm, simd, dy, filter, info);
-    }
+    const simd = float && unit && info.inChannels % 4 === 0 ? simdKernelsFor(backend as BackendWasm, mode.get()) : null;
+    if (simd) return simdInputGrad(backend as BackendWasm, simd, dy, filter, info);
     return runProgram(backend, (p) => {
       const flipped = p.run('Reverse', { x: filter }, { dims: [0, 1] });
       const wt = p.transpose(flipped, [0, 1, 3, 2]); // [fh, fw, co, ci]
@@ -72,7 +68,7 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
  */
 function simdInputGrad(
   backend: BackendWasm,
-  simd: NonNullable<ReturnType<typeof simdKernels>>,
+  simd: SimdKernels,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,

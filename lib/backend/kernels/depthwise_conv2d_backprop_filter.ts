@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, simdKernels } from '../simd';
+import { heapOffset, simdKernels, type SimdKernels } from '../simd';
 import { depthwiseGeometry, runProgram } from './compose';
 
 /**
@@ -29,9 +29,9 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
     );
     const { top, left } = info.padInfo;
     const float = x.dtype === 'float32' && dy.dtype === 'float32';
-    if (float && ((m === 1 && c % 4 === 0 && simdKernels(backend as BackendWasm)) || n * oh * ow * fh * fw * c * m <= jsMaxMacs)) {
-      return depthwiseFilterGradJs(backend as BackendWasm, x, dy, info, [fh, fw, c, m]);
-    }
+    const simd = float && m === 1 && c % 4 === 0 ? simdKernels(backend as BackendWasm) : null;
+    if (simd) return depthwiseFilterGradSimd(backend as BackendWasm, simd, x, dy, info, [fh, fw, c, m]);
+    if (float && n * oh * ow * fh * fw * c * m <= jsMaxMacs) return depthwiseFilterGradJs(backend as BackendWasm, x, dy, info, [fh, fw, c, m]);
     return runProgram(backend, (p) => {
       const xt = p.reshape(p.transpose(x, [1, 2, 3, 0]), [1, h, w, c * n]);
       const dy5 = p.reshape(dy, [n, oh, ow, c, m]);
@@ -59,6 +59,30 @@ export function setDepthwiseFilterJsMaxMacs(macs: number): number {
   return old;
 }
 
+/** `depthwiseFilterGradJs` with multiplier 1 on the kit's SIMD kernel (float64 sums in scratch heap memory). */
+function depthwiseFilterGradSimd(
+  backend: BackendWasm,
+  simd: SimdKernels,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  filterShape: [number, number, number, number],
+): tf.TensorInfo {
+  const [fh, fw, c] = filterShape;
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const acc = backend.makeOutput([fh * fw * c * 2], 'float32'); // fh·fw·c float64 sums
+  const out = backend.makeOutput(filterShape, 'float32');
+  try {
+    (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
+    simd.depthwiseFilterGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, acc), heapOffset(backend, out), n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, top, left);
+  } finally {
+    backend.disposeData(acc.dataId);
+  }
+  return out;
+}
+
 /** dW by direct summation over (n, oy, ox, tap), channels innermost (contiguous in x, dy and dW). */
 function depthwiseFilterGradJs(
   backend: BackendWasm,
@@ -71,18 +95,6 @@ function depthwiseFilterGradJs(
   const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
   const { top, left } = info.padInfo;
-  const simd = m === 1 && c % 4 === 0 ? simdKernels(backend) : null;
-  if (simd) {
-    const acc = backend.makeOutput([fh * fw * c * 2], 'float32'); // fh·fw·c float64 sums
-    const out = backend.makeOutput(filterShape, 'float32');
-    try {
-      (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
-      simd.depthwiseFilterGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, acc), heapOffset(backend, out), n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, top, left);
-    } finally {
-      backend.disposeData(acc.dataId);
-    }
-    return out;
-  }
   const cm = c * m;
   const acc = new Float64Array(fh * fw * cm);
   const out = backend.makeOutput(filterShape, 'float32');

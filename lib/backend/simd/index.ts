@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { repoRoot } from '../../config';
 
 /**
@@ -75,6 +75,19 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   }
   cache = { memory, kernels };
   return kernels;
+}
+
+/**
+ * How a kernel that has both a SIMD and an XNNPACK implementation chooses (tests and benchmarks force one):
+ * 'auto' = the SIMD kernel on a 1-thread backend (XNNPACK's threads beat one core when the backend has them),
+ * 'simd' = the SIMD kernel wherever it applies, 'xnnpack' = never the SIMD kernel.
+ */
+export type SimdOrXnnpack = 'auto' | 'simd' | 'xnnpack';
+
+/** The SIMD kernels if `mode` lets this kernel use them on `backend` (see SimdOrXnnpack), else null. */
+export function simdKernelsFor(backend: BackendWasm, mode: SimdOrXnnpack): SimdKernels | null {
+  if (mode === 'xnnpack' || (mode === 'auto' && getThreadsCount() > 1)) return null;
+  return simdKernels(backend);
 }
 
 /** Byte offset of a tensor on the wasm heap. */
