@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { NotebookResult, runNotebook } from './notebooks/execute';
-import { liveKernels } from './notebooks/kernel';
+import { liveKernels } from './notebooks/jupyter-client';
 import { RunProgress } from './notebooks/progress';
 import { errorHeadline, summaryTable, writeReport } from './notebooks/report';
 import { buildSite } from './site';

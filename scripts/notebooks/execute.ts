@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Notebook, NotebookCell, cellSource, toSourceLines } from '../lib/nbformat';
-import { KernelClient, KernelDiedError } from './kernel';
+import { KernelClient, KernelDiedError } from './jupyter-client';
 import { Output, OutputCollector, errorText, finishOutputs } from './outputs';
 import { JupyterMessage } from './protocol';
 

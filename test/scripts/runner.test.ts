@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Notebook, cellSource, validateNotebook } from '../../scripts/lib/nbformat';
 import type { Report } from '../../scripts/notebooks/report';
-import { KernelClient } from '../../scripts/notebooks/kernel';
+import { KernelClient } from '../../scripts/notebooks/jupyter-client';
 
 const root = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures', 'notebooks');

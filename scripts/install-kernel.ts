@@ -1,10 +1,10 @@
 /**
- * `npm run kernel`: installs the Jupyter kernelspec "tslab" ("TypeScript (transfer kit)") pointing at this
+ * `npm run install-kernel`: installs the Jupyter kernelspec "tslab" ("TypeScript (transfer kit)") pointing at this
  * checkout's node_modules/.bin/tslab — without Python (`tslab install` needs jupyter_client).
  *
- *   npm run kernel                     → $JUPYTER_DATA_DIR/kernels/tslab or ~/.local/share/jupyter/kernels/tslab
- *   npm run kernel -- --prefix DIR     → DIR/share/jupyter/kernels/tslab (e.g. a virtualenv or conda prefix)
- *   npm run kernel -- --print          → print the kernel.json only
+ *   npm run install-kernel                     → $JUPYTER_DATA_DIR/kernels/tslab or ~/.local/share/jupyter/kernels/tslab
+ *   npm run install-kernel -- --prefix DIR     → DIR/share/jupyter/kernels/tslab (e.g. a virtualenv or conda prefix)
+ *   npm run install-kernel -- --print          → print the kernel.json only
  */
 import * as fs from 'fs';
 import * as os from 'os';

@@ -1,17 +1,17 @@
-// `npm run kernel` (scripts/kernel.ts) writes a valid Jupyter kernelspec for tslab without Python.
+// `npm run install-kernel` (scripts/install-kernel.ts) writes a valid Jupyter kernelspec for tslab without Python.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DISPLAY_NAME, kernelDir, kernelSpec } from '../../scripts/kernel';
+import { DISPLAY_NAME, kernelDir, kernelSpec } from '../../scripts/install-kernel';
 import { repoRoot } from '../../lib/config';
 
-test('npm run kernel -- --prefix DIR writes DIR/share/jupyter/kernels/tslab/kernel.json', () => {
+test('npm run install-kernel -- --prefix DIR writes DIR/share/jupyter/kernels/tslab/kernel.json', () => {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-kernel-'));
   try {
-    const res = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/kernel.ts', '--prefix', prefix], { cwd: repoRoot(), encoding: 'utf8' });
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/install-kernel.ts', '--prefix', prefix], { cwd: repoRoot(), encoding: 'utf8' });
     assert.equal(res.status, 0, res.stderr);
     const file = path.join(prefix, 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json');
     const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
