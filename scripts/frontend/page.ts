@@ -122,7 +122,9 @@ export async function trustNotebook(page: Page): Promise<void> {
   await page.evaluate(() => { (window as any).__kitBeforeTrust = true; });
   await page.click('#filelink');
   await page.click('#trust_notebook > a');
-  await page.click('.modal-footer button.btn-danger');
+  await page.waitForSelector('.modal.in .modal-footer button.btn-danger', { state: 'visible' });
+  await page.waitForTimeout(500); // the dialog fades in; until then its backdrop takes the clicks
+  await page.evaluate(() => (document.querySelector('.modal.in .modal-footer button.btn-danger') as HTMLButtonElement).click());
   await page.waitForFunction(() => !(window as any).__kitBeforeTrust && (window as any).Jupyter?.notebook?._fully_loaded, null, { timeout: 120_000, polling: 500 });
 }
 
