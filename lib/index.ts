@@ -4,6 +4,7 @@
  */
 export * from './config';
 export * from './random';
+export * from './stats';
 export * from './backend';
 export * from './data';
 export * from './models';

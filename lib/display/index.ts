@@ -4,3 +4,4 @@ export { PLOTLY_MIME, PlotOptions, plotBundle, showPlot, resetPlotlyInline } fro
 export { TableOptions, DataFrameLike, tableBundle, showTable } from './table';
 export { GridImage, ImageGridOptions, imageGridPng, imageGridBundle, showImageGrid } from './images';
 export { ProgressBar, ProgressOptions, progressBundle, formatProgress } from './progress';
+export { ClaimRow, CLAIMS_TEXT_MARKER, showClaims } from './claims';
