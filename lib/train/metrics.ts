@@ -5,6 +5,7 @@
  * (`zero_division="warn"`): the value is 0 and an `UndefinedMetricWarning` is emitted.
  */
 import type { DataFrame } from 'danfojs-node';
+import { danfo } from '../data/frame';
 import { formatFixed, padLeft } from './pyformat';
 import { showPlotIfAvailable } from './show';
 
@@ -320,7 +321,7 @@ export function classificationReport(
 function reportFrame(rows: ReportRow[]): DataFrame {
   // danfo is loaded on first use: it takes a second or two to import.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const dfd = require('danfojs-node') as typeof import('danfojs-node');
+  const dfd = danfo();
   return new dfd.DataFrame(
     {
       precision: rows.map((r) => r.precision),
