@@ -15,7 +15,7 @@ import * as path from 'path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { runCommand, type CommandSpec, type ParsedFlags } from './lib/cli';
 import { NotebookFolderGuard, NotebookServer, missingPrerequisites } from './frontend/server';
-import { cellViews, openNotebook, pressStop, runAll, runCell, save, trustNotebook, waitIdle, waitPlotsDrawn } from './frontend/page';
+import { cellViews, openNotebook, plotlyFetchedFrom, pressStop, runAll, runCell, save, trustNotebook, waitIdle, waitPlotsDrawn } from './frontend/page';
 import { KERNEL_DISPLAY_NAME, TSLAB_METADATA } from './lib/nbformat';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -54,6 +54,8 @@ class Run {
   }
   async shot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: path.join(this.out, `${name}.png`), fullPage: true }).catch(() => undefined);
+    // and the first figure as the student sees it (Notebook scrolls inside a panel, so the page shot shows the top only)
+    await page.locator('.kit-plot').first().screenshot({ path: path.join(this.out, `${name}-plot.png`), timeout: 5000 }).catch(() => undefined);
   }
 }
 
@@ -87,22 +89,28 @@ async function tryNotebook(run: Run, server: NotebookServer, page: Page, name: s
 /** Tab reload without saving, then a new tab: re-running a plot cell must still draw. */
 async function tryReload(run: Run, server: NotebookServer, browser: BrowserContext, page: Page, name: string, cell: number): Promise<void> {
   const url = server.url(`notebooks/notebooks/${name}.ipynb`);
+  // The notebook without saved outputs, as after closing the tab without saving: nothing in the page brings plotly.js.
+  await openNotebook(page, url);
   await page.evaluate(() => (window as any).Jupyter.notebook.clear_all_output());
   await save(page);
   await page.reload();
   await openNotebook(page, url);
+  const before = (await cellViews(page)).reduce((n, v) => n + v.plots, 0);
   await runCell(page, cell);
   await waitIdle(page, 300_000);
   let [drawn, plots] = await waitPlotsDrawn(page, 30_000);
+  let from = await plotlyFetchedFrom(page);
   await run.shot(page, 'reload');
-  run.check(plots > 0 && drawn === plots, 'after a tab reload, a re-run plot cell draws', `${name} cell ${cell}: ${drawn}/${plots} drawn`);
+  run.check(before === 0 && plots > 0 && drawn === plots && from != null, 'after a tab reload, a re-run plot cell draws',
+    `${name} cell ${cell}: ${drawn}/${plots} drawn, plotly.js from ${from ?? 'nowhere'} (${before} saved plots in the page)`);
   const tab = await browser.newPage();
   await openNotebook(tab, url);
   await runCell(tab, cell);
   await waitIdle(tab, 300_000);
   [drawn, plots] = await waitPlotsDrawn(tab, 30_000);
+  from = await plotlyFetchedFrom(tab);
   await run.shot(tab, 'new-tab');
-  run.check(plots > 0 && drawn === plots, 'in a new tab, a re-run plot cell draws', `${name} cell ${cell}: ${drawn}/${plots} drawn`);
+  run.check(plots > 0 && drawn === plots && from != null, 'in a new tab, a re-run plot cell draws', `${name} cell ${cell}: ${drawn}/${plots} drawn, plotly.js from ${from ?? 'nowhere'}`);
   await tab.close();
 }
 
@@ -145,7 +153,7 @@ async function tryStop(run: Run, server: NotebookServer, page: Page): Promise<vo
   const text = views[1].stdout + views[1].stderr.join('\n') + (views[1].error ?? '');
   await run.shot(page, 'stop');
   run.check(running === 1 && ended <= 2, 'Stop ends a long training cell within 2 s', `${running ? `ended ${ended.toFixed(1)} s after Stop` : 'the cell had already finished'}`);
-  run.check(/stopped by interrupt after/.test(text), 'Stop says where training stopped', text.split('\n').find((l) => /interrupt/i.test(l))?.trim().slice(0, 160) ?? '(no interrupt message)');
+  run.check(/Interrupt received: kit\.train stops after epoch \d+ of 500, step \d+/.test(text), 'Stop says where training stopped', text.split('\n').find((l) => /interrupt/i.test(l))?.trim().slice(0, 160) ?? '(no interrupt message)');
   await runCell(page, 2);
   await waitIdle(page, 60_000);
   const after = (await cellViews(page))[2];

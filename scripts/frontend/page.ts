@@ -111,10 +111,18 @@ export async function pressStop(page: Page): Promise<void> {
   await page.click('button[data-jupyter-action="jupyter-notebook:interrupt-kernel"]');
 }
 
-/** File → Save and Checkpoint. */
+/** File → Save (waits until the server has written the file). */
 export async function save(page: Page): Promise<void> {
-  await page.evaluate(() => (window as any).Jupyter.notebook.save_checkpoint());
+  await page.evaluate(() => (window as any).Jupyter.notebook.save_notebook());
   await page.waitForFunction(() => !(window as any).Jupyter.notebook.dirty, null, { timeout: 30_000 });
+}
+
+/** Where this page fetched plotly.js from, if it did (not when it came inline with an output). */
+export async function plotlyFetchedFrom(page: Page): Promise<string | null> {
+  return page.evaluate(() => {
+    const hit = performance.getEntriesByType('resource').find((e) => /plotly(\.min)?\.js/.test(e.name));
+    return hit ? new URL(hit.name).pathname : null;
+  });
 }
 
 /** File → Trust Notebook → Trust; Notebook then reloads the page (waited for by a marker the reload clears). */
