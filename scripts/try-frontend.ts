@@ -177,7 +177,8 @@ async function main(flags: ParsedFlags<typeof SPEC>): Promise<number> {
   const names = flags.only ?? fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => f.replace(/\.ipynb$/, '')).sort();
   let browser: BrowserContext | null = null;
   const restore = () => guard.restore();
-  process.once('SIGINT', () => { restore(); process.exit(130); });
+  // Ctrl-C: leave no server, kernel or browser behind, and notebooks/ as found.
+  process.once('SIGINT', () => void (async () => { await browser?.close().catch(() => undefined); await server.stop(); restore(); process.exit(130); })());
   try {
     console.log(server.installKernels());
     const list = server.kernelspecList();
