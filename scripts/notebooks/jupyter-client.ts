@@ -72,6 +72,9 @@ function canConnect(ip: string, port: number): Promise<boolean> {
   });
 }
 
+/** Preloaded into each kernel: it exits when its stdin pipe from the runner closes. */
+const KERNEL_GUARD = path.join(__dirname, 'kernel-guard.js');
+
 /** The repository's tslab launcher. */
 export function defaultTslabBin(): string {
   return path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tslab');
@@ -149,12 +152,14 @@ export class KernelClient {
   private spawn(opts: KernelOptions): void {
     const bin = opts.tslabBin ?? defaultTslabBin();
     // detached: the kernel leads its own process group, so one kill(-pid) reaches anything it starts.
-    const proc = spawn(process.execPath, [bin, 'kernel', '--config-path', this.connFile], {
+    // stdin is a pipe the runner never writes to: kernel-guard.js ends the kernel when it closes (the runner died).
+    const proc = spawn(process.execPath, ['--require', KERNEL_GUARD, bin, 'kernel', '--config-path', this.connFile], {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...opts.env, KIT_KERNEL_GUARD: path.dirname(this.connFile) },
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    proc.stdin?.on('error', () => undefined); // EPIPE once the kernel is gone
     this.proc = proc;
     liveKernels.add(this);
     const keep = (b: Buffer) => { this.log = (this.log + b.toString()).slice(-20000); };
@@ -305,7 +310,7 @@ export class KernelClient {
     return new Promise((resolve, reject) => {
       const done = (fn: () => void) => { clearTimeout(timer); this.replyWaiters.delete(msgId); this.exitWaiters.delete(onExit); fn(); };
       const timer = setTimeout(() => done(() => reject(new Error(`no reply within ${timeoutSeconds}s`))), timeoutSeconds * 1000);
-      const onExit = (e: KernelExit) => done(() => reject(new KernelDiedError(e, this.log)));
+      const onExit = (e: KernelExit) => done(() => reject(new KernelDiedError(e, this.log, this.killReason)));
       if (this.exit) return onExit(this.exit);
       this.exitWaiters.add(onExit);
       this.replyWaiters.set(msgId, (m) => done(() => resolve(m)));
@@ -348,8 +353,12 @@ export class KernelClient {
     }
   }
 
-  /** Synchronous last resort for exit handlers: SIGKILL the process group. */
-  killNow(): void {
+  /** why the runner killed this kernel, when it did */
+  killReason: string | undefined;
+
+  /** Synchronous last resort for exit handlers: SIGKILL the process group (the reason goes into the error). */
+  killNow(reason = 'killed by the runner'): void {
+    if (!this.exit) this.killReason ??= reason;
     this.signal('SIGKILL');
   }
 
@@ -367,6 +376,7 @@ export class KernelClient {
     if (this.proc?.pid) { try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { /* none left */ } }
     if (!this.closed) {
       this.closed = true;
+      this.proc?.stdin?.destroy();
       for (const s of [this.shell, this.control, this.iopub]) s.close();
       fs.rmSync(path.dirname(this.connFile), { recursive: true, force: true });
     }
@@ -374,9 +384,20 @@ export class KernelClient {
   }
 }
 
-/** Raised when the kernel process exits while a reply is awaited. */
+/** The line of a kernel's log that says it ran out of memory (V8's fatal heap errors), if any. */
+export function outOfMemoryLine(log: string): string | undefined {
+  return log.split('\n').map((l) => l.trim()).find((l) => /heap out of memory|Reached heap limit|Fatal JavaScript (OOM|invalid size)|Allocation failed|out of memory/i.test(l));
+}
+
+/** Raised when the kernel process exits while a reply is awaited; says "out of memory" when V8 said so. */
 export class KernelDiedError extends Error {
-  constructor(readonly kernelExit: KernelExit, log: string) {
-    super(`kernel died (exit code ${kernelExit.code}${kernelExit.signal ? `, signal ${kernelExit.signal}` : ''})${log.trim() ? `: ${log.trim().slice(-500)}` : ''}`);
+  constructor(readonly kernelExit: KernelExit, log: string, killReason?: string) {
+    const how = `exit code ${kernelExit.code}${kernelExit.signal ? `, signal ${kernelExit.signal}` : ''}`;
+    const oom = outOfMemoryLine(log);
+    super(killReason ? `kernel died (${how}): ${killReason}` : oom
+      ? `kernel died: out of memory (${how}) — V8 reported "${oom}". Load fewer or smaller images, use smaller batches, ` +
+        'dispose tensors you no longer need (tf.tidy), or give the kernel more heap (NODE_OPTIONS=--max-old-space-size=4096).'
+      : `kernel died (${how})${kernelExit.signal === 'SIGKILL' ? ' — killed from outside (the system may have run out of memory)' : ''}` +
+        `${log.trim() ? `: ${log.trim().slice(-500)}` : ''}`);
   }
 }
