@@ -9,7 +9,11 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as zmq from 'zeromq';
+import { KernelDiedError, KernelExit } from './kernel-death';
 import { JupyterMessage, decodeMessage, encodeMessage, newMessage } from './protocol';
+
+export { KernelDiedError, outOfMemoryLine } from './kernel-death';
+export type { KernelExit } from './kernel-death';
 
 export interface ConnectionInfo {
   /** 'ipc' (Unix sockets in the kernel's private folder) except on Windows, where it is 'tcp' */
@@ -36,12 +40,6 @@ export interface KernelOptions {
   tslabBin?: string;
   /** force TCP on 127.0.0.1 instead of Unix sockets (the default except on Windows) */
   transport?: 'tcp' | 'ipc';
-}
-
-/** How a kernel ended: exit code or signal. */
-export interface KernelExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
 }
 
 /** Every live kernel process of this runner, so a signal handler can stop them all. */
@@ -381,23 +379,5 @@ export class KernelClient {
       fs.rmSync(path.dirname(this.connFile), { recursive: true, force: true });
     }
     liveKernels.delete(this);
-  }
-}
-
-/** The line of a kernel's log that says it ran out of memory (V8's fatal heap errors), if any. */
-export function outOfMemoryLine(log: string): string | undefined {
-  return log.split('\n').map((l) => l.trim()).find((l) => /heap out of memory|Reached heap limit|Fatal JavaScript (OOM|invalid size)|Allocation failed|out of memory/i.test(l));
-}
-
-/** Raised when the kernel process exits while a reply is awaited; says "out of memory" when V8 said so. */
-export class KernelDiedError extends Error {
-  constructor(readonly kernelExit: KernelExit, log: string, killReason?: string) {
-    const how = `exit code ${kernelExit.code}${kernelExit.signal ? `, signal ${kernelExit.signal}` : ''}`;
-    const oom = outOfMemoryLine(log);
-    super(killReason ? `kernel died (${how}): ${killReason}` : oom
-      ? `kernel died: out of memory (${how}) — V8 reported "${oom}". Load fewer or smaller images, use smaller batches, ` +
-        'dispose tensors you no longer need (tf.tidy), or give the kernel more heap (NODE_OPTIONS=--max-old-space-size=4096).'
-      : `kernel died (${how})${kernelExit.signal === 'SIGKILL' ? ' — killed from outside (the system may have run out of memory)' : ''}` +
-        `${log.trim() ? `: ${log.trim().slice(-500)}` : ''}`);
   }
 }
