@@ -1,0 +1,10 @@
+import * as k from '/work/wt/theory/lib/theory';
+import { mean } from '/work/wt/theory/lib/stats';
+const base = { ...k.DEFAULT_RISK_CONFIG, seed: 3 };
+const cfg = { ...base, n: 400, t: 64, target: 'worst' as const, m: Infinity, methods: ['erm', 'pairwise', 'moments'] as k.RiskMethod[], reps: 4 };
+const rows = k.riskSweep(cfg, 'kappa', [1, 2, 3]);
+console.table(rows.map((r) => ({ rep: r.rep, k: r.value, m: r.method, nu: r.nu.toFixed(3), ex: r.excess!.toPrecision(3), pred: r.predicted!.toPrecision(3) })));
+for (const m of ['erm', 'pairwise', 'moments'] as const) console.log(m, k.repetitionSlopes(rows, m, { x: (r) => r.nu }).map((v) => v.toFixed(2)));
+const rows2 = k.riskSweep({ ...base, n: 10, m: Infinity, methods: ['erm'], reps: 6 }, 't', [40, 80, 160, 320]);
+console.table(k.summarizeSweep(rows2).map((s) => ({ t: s.value, mean: s.mean, pred: s.predicted, ratio: s.mean! / s.predicted! })));
+console.log(k.repetitionSlopes(rows2, 'erm', { x: (r) => r.nt, where: (r) => r.t >= 80 }));
