@@ -37,6 +37,7 @@ export { buildPlainCnn, buildEfficientNet, compoundScaling, roundFilters, roundR
 export { buildTransferModel, extractFeatures, STRATEGIES, type Strategy, type TransferModel, type TransferOptions } from './models/transfer';
 export { loadSourceModel, listSourceModels, DEFAULT_SOURCE, type SourceModel } from './models/source';
 export { saveModel, loadModel, saveWeights, loadWeightsInto } from './models/storage';
+export { saveConfigAndWeights, loadFromConfig, describeModelFolder, loadInFreshProcess, type ModelParams, type FreshLoad } from './models/formats';
 export { loadPublishedBackbone, PUBLISHED_BACKBONES } from './models/published';
 
 // Training, evaluation, metrics and the fair comparisons (lib/train/).
@@ -50,14 +51,14 @@ export { measureDomainShift } from './train/domain';
 export {
   DEFAULT_RISK_CONFIG,
   makeProblem,
+  headSpectrum,
   simulateRisk,
   riskSweep,
-  sweepM,
-  sweepTasks,
-  sweepSplit,
-  sweepDiversity,
   summarizeSweep,
+  summaryAt,
   sweepSlope,
+  repetitionSlopes,
+  predictedSlope,
   checkGuess,
   lectureBound,
   tjjBound,
@@ -66,6 +67,8 @@ export {
   METHOD_STYLE,
   type RiskConfig,
   type RiskMethod,
+  type SweepRow,
+  type SweepSummary,
 } from './theory';
 
 // Showing things: tables, interactive plots, image grids, progress bars (lib/display/).

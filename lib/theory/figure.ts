@@ -38,7 +38,12 @@ export interface RiskFigureOptions {
   predicted?: boolean;
   /** Single repetitions, drawn as faint dots. */
   rows?: SweepRow[];
+  /** Split each method's points into curves by this label (e.g. s => 'n = ' + s.n), coloured by group. */
+  split?: (s: Pick<SweepRow, 'value' | 'nu' | 'n' | 't' | 'nt' | 'm'>) => string;
 }
+
+/** Colours of the curves when a figure is split into groups. */
+const GROUP_COLORS = ['#d62728', '#ff7f0e', '#1f77b4', '#2ca02c', '#9467bd', '#8c564b'];
 
 /** A log-log figure of a sweep: medians, predictions, single runs and fitted lines (with their slopes). */
 export function riskFigure(
@@ -48,17 +53,22 @@ export function riskFigure(
   const xOf = opts.x ?? ((s) => s.value);
   const methods = opts.methods ?? [...new Set(summaries.map((s) => s.method))];
   const series: LogLogSeries[] = [];
+  const groups = opts.split ? [...new Set(summaries.map(opts.split))] : [''];
   for (const method of methods) {
-    const { name, color } = METHOD_STYLE[method];
-    const mine = summaries.filter((s) => s.method === method);
-    if (opts.rows) {
-      const pts = opts.rows.filter((r) => r.method === method && r.excess !== null);
-      series.push({ name: `${name}, single runs`, kind: 'runs', color, x: pts.map(xOf), y: pts.map((r) => r.excess) });
-    }
-    const med = mine.filter((s) => s.median !== null);
-    series.push({ name: `${name}, median`, kind: 'median', color, x: med.map(xOf), y: med.map((s) => s.median) });
-    const pred = mine.filter((s) => s.predicted !== null);
-    if (opts.predicted !== false && pred.length > 0) series.push({ name: `${name}, predicted`, kind: 'predicted', color, x: pred.map(xOf), y: pred.map((s) => s.predicted) });
+    groups.forEach((group, gi) => {
+      const inGroup = (s: Parameters<NonNullable<RiskFigureOptions['split']>>[0]) => !opts.split || opts.split(s) === group;
+      const name = group ? `${METHOD_STYLE[method].name}, ${group}` : METHOD_STYLE[method].name;
+      const color = group ? GROUP_COLORS[gi % GROUP_COLORS.length] : METHOD_STYLE[method].color;
+      const mine = summaries.filter((s) => s.method === method && inGroup(s));
+      if (opts.rows) {
+        const pts = opts.rows.filter((r) => r.method === method && r.excess !== null && inGroup(r));
+        series.push({ name: `${name}, single runs`, kind: 'runs', color, x: pts.map(xOf), y: pts.map((r) => r.excess) });
+      }
+      const med = mine.filter((s) => s.median !== null);
+      series.push({ name: `${name}, median`, kind: 'median', color, x: med.map(xOf), y: med.map((s) => s.median) });
+      const pred = mine.filter((s) => s.predicted !== null);
+      if (opts.predicted !== false && pred.length > 0) series.push({ name: `${name}, predicted`, kind: 'predicted', color, x: pred.map(xOf), y: pred.map((s) => s.predicted) });
+    });
   }
   const fits: Partial<Record<RiskMethod, LogLogFit>> = {};
   for (const spec of opts.fits ?? []) {

@@ -1,7 +1,7 @@
 // Public API of lib/theory: the linear-representation simulation that checks the transfer risk bound.
 export { randomNormalMatrix, randomOrthonormal, orthonormalColumns, topEigenvectors, symmetricEigenvalues, leastSquares, subspaceDistance } from './linalg';
 export type { TargetKind, RiskMethod, RiskConfig, RiskProblem, SourceStats } from './tasks';
-export { DEFAULT_RISK_CONFIG, SOURCE_METHODS, sourceHeads, taskDiversity, headCovariance, makeProblem, sampleSourceStats } from './tasks';
+export { DEFAULT_RISK_CONFIG, SOURCE_METHODS, sourceHeads, taskDiversity, headCovariance, headSpectrum, makeProblem, sampleSourceStats } from './tasks';
 export type { AlsResult } from './representation';
 export { momentEstimator, pairwiseMomentEstimator, alternatingLeastSquares } from './representation';
 export type { NewtonResult, LeastSquaresResult } from './erm';
@@ -23,7 +23,7 @@ export type { SourceSizes } from './firstorder';
 export { firstOrderRisk, worstCaseErmRisk } from './firstorder';
 export type { BoundArgs } from './bounds';
 export { lectureBound, tjjBound, duBound } from './bounds';
-export type { SweepParam, SweepRow, Representations } from './sweep';
+export type { SweepParam, SweepRow, SweepOptions, Representations } from './sweep';
 export { learnRepresentations, measureMethods, simulateRisk, riskSweep } from './sweep';
 export type { SweepSummary, LogLogFit, SlopeSpec } from './summary';
 export { summarizeSweep, summaryAt, fitLogLogSlope, sweepSlope, repetitionSlopes, predictedSlope } from './summary';

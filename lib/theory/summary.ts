@@ -49,9 +49,9 @@ function groupBy<T>(items: T[], key: (item: T) => string): T[][] {
   return [...groups.values()];
 }
 
-/** Summaries of a sweep, one per (method, value), in the order they first appear. */
+/** Summaries of a sweep, one per (method, value, n, t, m) — sweeps over different n can be summarised together. */
 export function summarizeSweep(rows: SweepRow[]): SweepSummary[] {
-  return groupBy(rows, (r) => `${r.method}|${r.value}`).map((g) => {
+  return groupBy(rows, (r) => `${r.method}|${r.value}|${r.n}|${r.t}|${r.m}`).map((g) => {
     const ok = g.map((r) => r.excess).filter((e): e is number => e !== null);
     const preds = g.map((r) => r.predicted).filter((p): p is number => p !== null);
     return {
@@ -74,10 +74,10 @@ export function summarizeSweep(rows: SweepRow[]): SweepSummary[] {
   });
 }
 
-/** One summary by method and swept value (throws naming both when absent). */
-export function summaryAt(summaries: SweepSummary[], method: RiskMethod, value: number): SweepSummary {
-  const s = summaries.find((x) => x.method === method && x.value === value);
-  if (!s) throw new Error(`summaryAt: no '${method}' summary at ${summaries[0]?.param ?? 'value'} = ${value}`);
+/** The summary of `method` at a swept value (and, when given, of runs with n samples per task). */
+export function summaryAt(summaries: SweepSummary[], method: RiskMethod, value: number, n?: number): SweepSummary {
+  const s = summaries.find((x) => x.method === method && x.value === value && (n === undefined || x.n === n));
+  if (!s) throw new Error(`summaryAt: no '${method}' summary at ${summaries[0]?.param ?? 'value'} = ${value}${n === undefined ? '' : ` with n = ${n}`}`);
   return s;
 }
 

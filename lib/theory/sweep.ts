@@ -117,20 +117,27 @@ export function simulateRisk(cfg: RiskConfig, rng: Rng): { problem: RiskProblem;
   return { problem, rows: runRows(cfg, problem, reps, sample) };
 }
 
+/** Options of `riskSweep`. */
+export interface SweepOptions {
+  /** Config changes for one value (default `{ [param]: value }`; e.g. `(n) => ({ n, t: 800 / n })` keeps n·t fixed). */
+  configure?: (value: number) => Partial<RiskConfig>;
+  /**
+   * Draw every value of a repetition from the same random stream (common random numbers): the same B*, the same
+   * first draws of the heads and of the inputs, so a repetition's curve over the values is smooth and its
+   * fitted slope precise. Off by default: then each value gets its own stream.
+   */
+  paired?: boolean;
+}
+
 /**
- * Sweep one knob over `values`, `cfg.reps` repetitions each, every method of `cfg.methods`; `configure` maps a
- * value to the config changes (default `{ [param]: value }`; e.g. `(n) => ({ n, t: 400 / n })` keeps n·t fixed).
+ * Sweep one knob over `values`, `cfg.reps` repetitions each, every method of `cfg.methods` (see `SweepOptions`).
  * Sweeping m reuses each repetition's source stage (one B̂ per repetition) and nests the target samples (the
  * first m of one draw), so each repetition's curve over m is one learner seeing more data.
  * Repetition `rep` draws from `new Rng(\`${seed}/${param}/rep${rep}\`)`: the same config gives the same rows.
  */
-export function riskSweep(
-  cfg: RiskConfig,
-  param: SweepParam,
-  values: number[],
-  configure: (value: number) => Partial<RiskConfig> = (value) => ({ [param]: value }),
-): SweepRow[] {
+export function riskSweep(cfg: RiskConfig, param: SweepParam, values: number[], opts: SweepOptions = {}): SweepRow[] {
   if (values.length === 0) throw new Error(`riskSweep: no values given for '${param}'`);
+  const configure = opts.configure ?? ((value: number) => ({ [param]: value }));
   const rows: SweepRow[] = [];
   for (let rep = 0; rep < cfg.reps; rep++) {
     const rng = new Rng(`${cfg.seed}/${param}/rep${rep}`);
@@ -145,7 +152,7 @@ export function riskSweep(
       continue;
     }
     for (const value of values) {
-      const run = simulateRisk({ ...cfg, ...configure(value) }, rng.fork(`${param}=${value}`));
+      const run = simulateRisk({ ...cfg, ...configure(value) }, rng.fork(opts.paired ? 'paired' : `${param}=${value}`));
       for (const row of run.rows) rows.push({ param, value, rep, ...row });
     }
   }

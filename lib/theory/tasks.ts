@@ -62,7 +62,9 @@ export const DEFAULT_RISK_CONFIG: RiskConfig = {
   target: 'random',
   alsIters: 25, // then Newton steps finish the least-squares fit
   methods: ['erm', 'moments', 'scratch', 'oracle'],
-  reps: quickOr(12, 3),
+  get reps() {
+    return quickOr(12, 3); // read when the config is spread, so KIT_QUICK set later still counts
+  },
   seed: 0,
 };
 
@@ -222,4 +224,20 @@ export function upperPairs(size: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < size; i++) for (let i2 = i; i2 < size; i2++) out.push([i, i2]);
   return out;
+}
+
+/**
+ * The spectrum of a trained classifier's head seen as t source heads: `kernel` is features × classes (a dense
+ * layer's weights); the columns are centred first (softmax ignores a shift common to every logit), then the
+ * singular values, their rank, and ν = λ_min(AᵀA/t) over the span the heads reach (0 over any wider span).
+ */
+export function headSpectrum(kernel: number[][]): { singularValues: number[]; rank: number; width: number; heads: number } {
+  if (kernel.length === 0 || kernel[0].length === 0) throw new Error('headSpectrum: empty kernel; pass the features × classes weights of a dense layer');
+  const centred = kernel.map((row) => {
+    const mu = row.reduce((a, b) => a + b, 0) / row.length;
+    return row.map((v) => v - mu);
+  });
+  const m = new Matrix(centred);
+  const sv = symmetricEigenvalues(m.transpose().mmul(m)).reverse().map((v) => Math.sqrt(Math.max(0, v)));
+  return { singularValues: sv, rank: sv.filter((v) => v > 1e-6 * sv[0]).length, width: kernel.length, heads: kernel[0].length };
 }

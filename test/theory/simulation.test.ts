@@ -137,7 +137,13 @@ test('subspaceDistance is 0 for the same span in another basis and 1 for orthogo
 test('sweeps are reproducible from the seed; configure changes several knobs at once', () => {
   const cfg = { ...base, reps: 2, methods: ['erm', 'oracle'] as RiskMethod[] };
   assert.deepEqual(riskSweep(cfg, 't', [5, 10]), riskSweep(cfg, 't', [5, 10]));
-  const split = riskSweep({ ...base, reps: 1, m: Infinity, methods: ['erm'] }, 'n', [5, 10, 40], (n) => ({ n, t: 200 / n }));
+  const split = riskSweep({ ...base, reps: 1, m: Infinity, methods: ['erm'] }, 'n', [5, 10, 40], { configure: (n) => ({ n, t: 200 / n }) });
   assert.deepEqual(summarizeSweep(split).map((s) => [s.value, s.t, s.nt]), [[5, 40, 200], [10, 20, 200], [40, 5, 200]]);
   assert.throws(() => riskSweep(cfg, 'm', []), /no values/);
+  // paired: the values of a repetition share their random draws, so two almost equal κ give almost equal errors
+  const pair = (paired: boolean) => riskSweep({ ...base, reps: 1, m: Infinity, methods: ['erm'] }, 'kappa', [2, 2 + 1e-9], { paired }).map((r) => r.excess!);
+  const [p1, p2] = pair(true);
+  assert.ok(Math.abs(p1 - p2) < 1e-6 * p1, `paired: ${p1} vs ${p2}`);
+  const [u1, u2] = pair(false);
+  assert.ok(Math.abs(u1 - u2) > 0.01 * u1, `unpaired draws differ: ${u1} vs ${u2}`);
 });
