@@ -37,6 +37,7 @@ export { buildPlainCnn, buildEfficientNet, compoundScaling, roundFilters, roundR
 export { buildTransferModel, extractFeatures, STRATEGIES, type Strategy, type TransferModel, type TransferOptions } from './models/transfer';
 export { loadSourceModel, listSourceModels, DEFAULT_SOURCE, type SourceModel } from './models/source';
 export { saveModel, loadModel, saveWeights, loadWeightsInto } from './models/storage';
+export { buildAutoencoder, trainDenoisingAutoencoder, buildClassifier, trainFullBatch, type Autoencoder, type ClassifierOptions } from './models/autoencoder';
 export { saveConfigAndWeights, loadFromConfig, describeModelFolder, loadInFreshProcess, type ModelParams, type FreshLoad } from './models/formats';
 export { loadPublishedBackbone, PUBLISHED_BACKBONES } from './models/published';
 
