@@ -60,6 +60,7 @@ export {
   sweepSlope,
   repetitionSlopes,
   predictedSlope,
+  claimSlope,
   checkGuess,
   lectureBound,
   tjjBound,

@@ -2,7 +2,7 @@
  * Reading a sweep: per-value summaries (median, mean ± std over the repetitions, the prediction), log-log
  * slopes of the medians, and one slope per repetition — the values the claims tables judge by their spread.
  */
-import { mean, std } from '../stats';
+import { Claim, mean, std, verdictWithin } from '../stats';
 import { RiskMethod } from './tasks';
 import { SweepParam, SweepRow } from './sweep';
 
@@ -141,4 +141,46 @@ export function predictedSlope(summaries: SweepSummary[], method: RiskMethod, sp
   const x = spec.x ?? ((s) => s.value);
   const sel = summaries.filter((s) => s.method === method && s.predicted !== null && (spec.where?.(s) ?? true));
   return fitLogLogSlope(sel.map(x), sel.map((s) => s.predicted));
+}
+
+/** A log-log slope of the means with its standard error, from the spread of each mean. */
+export interface MeanSlope {
+  slope: number;
+  /** Standard error of the slope (weighted least squares, each log-mean weighted by 1/its variance). */
+  se: number;
+  /** Points fitted, and the repetitions behind each (the smallest count). */
+  points: number;
+  reps: number;
+}
+
+/**
+ * Fit log(mean) = a + b·log x over one method's summaries, weighting each point by 1/Var(log mean) with
+ * Var(log mean) ≈ (std/mean)²/count (the delta method), and return b with its standard error: the slope the
+ * repetitions agree on, with an error bar that shrinks as repetitions are added.
+ */
+export function slopeOfMeans(summaries: SweepSummary[], method: RiskMethod, spec: SlopeSpec = {}): MeanSlope {
+  const x = spec.x ?? ((s) => s.value);
+  const sel = summaries.filter((s) => s.method === method && s.mean !== null && s.mean > 0 && s.count >= 2 && (spec.where?.(s) ?? true));
+  if (sel.length < 2) throw new Error(`slopeOfMeans: need ≥ 2 points with ≥ 2 repetitions for '${method}', got ${sel.length}`);
+  const pts = sel.map((s) => ({ lx: Math.log(x(s)), ly: Math.log(s.mean!), w: s.count / Math.max(1e-12, (s.std! / s.mean!) ** 2) }));
+  const sw = pts.reduce((a, p) => a + p.w, 0);
+  const mx = pts.reduce((a, p) => a + p.w * p.lx, 0) / sw;
+  const my = pts.reduce((a, p) => a + p.w * p.ly, 0) / sw;
+  const sxx = pts.reduce((a, p) => a + p.w * (p.lx - mx) ** 2, 0);
+  if (sxx === 0) throw new Error(`slopeOfMeans: the points of '${method}' share one x`);
+  const slope = pts.reduce((a, p) => a + p.w * (p.lx - mx) * (p.ly - my), 0) / sxx;
+  return { slope, se: Math.sqrt(1 / sxx), points: sel.length, reps: Math.min(...sel.map((s) => s.count)) };
+}
+
+/** The claim "the slope is `expected` ± `tolerance`", judged on `slopeOfMeans` by the kit's rule (2·SE inside the band). */
+export function claimSlope(opts: { claim: string; summaries: SweepSummary[]; method: RiskMethod; spec?: SlopeSpec; expected: number; tolerance: number }): Claim {
+  const fit = slopeOfMeans(opts.summaries, opts.method, opts.spec);
+  const { verdict, note } = verdictWithin(fit.slope, 2 * fit.se, fit.reps, opts.expected, opts.tolerance);
+  return {
+    claim: opts.claim,
+    evidence: `slope of the means ${fit.slope.toFixed(2)} ± ${(2 * fit.se).toFixed(2)} (2·SE) over ${fit.points} points (expected ${opts.expected} ± ${opts.tolerance})`,
+    seeds: fit.reps,
+    verdict,
+    note,
+  };
 }

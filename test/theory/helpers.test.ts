@@ -58,3 +58,20 @@ test('checkGuess answers right or wrong with the tolerance only, never the direc
   assert.match(checkGuess(-2, -1, 0.2), /Not within ±0.2/);
   assert.throws(() => checkGuess(1, NaN, 0.1), /run the section/);
 });
+
+test('slopeOfMeans weights each mean by its spread and claimSlope judges the slope by 2·SE', () => {
+  const { slopeOfMeans, claimSlope } = require('../../lib/theory') as typeof import('../../lib/theory');
+  const sums = [10, 20, 40, 80].map((x) => ({ ...summary('oracle', x, 2 / x, 2 / x), mean: 2 / x, std: 0.1 * (2 / x), count: 25 }));
+  const fit = slopeOfMeans(sums, 'oracle');
+  assert.ok(Math.abs(fit.slope + 1) < 1e-12, 'exact power law');
+  // Var(log mean) = (0.1)²/25 at every point: SE = 0.02 / sqrt(Σ (log x − mean)²)
+  const lx = [10, 20, 40, 80].map(Math.log);
+  const m = lx.reduce((a, b) => a + b, 0) / 4;
+  assert.ok(Math.abs(fit.se - 0.02 / Math.sqrt(lx.reduce((a, v) => a + (v - m) ** 2, 0))) < 1e-12);
+  assert.equal(fit.reps, 25);
+  assert.equal(claimSlope({ claim: 'c', summaries: sums, method: 'oracle', expected: -1, tolerance: 0.1 }).verdict, 'holds');
+  assert.equal(claimSlope({ claim: 'c', summaries: sums, method: 'oracle', expected: -2, tolerance: 0.1 }).verdict, 'does not hold');
+  const noisy = sums.map((s) => ({ ...s, std: 5 * s.mean!, count: 3 }));
+  assert.equal(claimSlope({ claim: 'c', summaries: noisy, method: 'oracle', expected: -1, tolerance: 0.1 }).verdict, 'inconclusive');
+  assert.throws(() => slopeOfMeans(sums.slice(0, 1), 'oracle'), /need ≥ 2 points/);
+});
