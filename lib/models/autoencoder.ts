@@ -100,7 +100,7 @@ export function buildClassifier(opts: ClassifierOptions): tf.Sequential {
 /** Full-batch Adam steps on the cross-entropy of `model` (all layers trainable); returns the final loss. */
 export async function trainFullBatch(model: tf.LayersModel, x: tf.Tensor2D, labels: Int32Array, opts: { steps: number; lr: number }): Promise<number> {
   const optimizer = tf.train.adam(opts.lr);
-  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), model.outputs[0].shape[1] as number).cast('float32');
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), model.outputs[0].shape[1] as number).cast('float32'));
   let last = NaN;
   try {
     await interruptible('trainFullBatch', () => `at a full-batch step of ${opts.steps}`, async () => {

@@ -50,12 +50,12 @@ export interface SweepRow {
 export type Representations = Partial<Record<RiskMethod, Matrix>>;
 
 /** Stage 1 for every representation method in `methods` (least squares starts from the pairwise estimate). */
-export function learnRepresentations(stats: SourceStats, r: number, methods: RiskMethod[], alsIters = 25): Representations {
+export function learnRepresentations(stats: SourceStats, r: number, methods: RiskMethod[], opts: { alsIters?: number; newtonSteps?: number } = {}): Representations {
   const reps: Representations = {};
   const pairwise = methods.includes('pairwise') || methods.includes('erm') ? pairwiseMomentEstimator(stats, r) : undefined;
   if (methods.includes('pairwise')) reps.pairwise = pairwise;
   if (methods.includes('moments')) reps.moments = momentEstimator(stats, r);
-  if (methods.includes('erm')) reps.erm = leastSquaresRepresentation(stats, r, { init: pairwise, alsIters }).b;
+  if (methods.includes('erm')) reps.erm = leastSquaresRepresentation(stats, r, { init: pairwise, ...opts }).b;
   return reps;
 }
 
@@ -95,7 +95,7 @@ function sourceStage(cfg: RiskConfig, rng: Rng): { problem: RiskProblem; reps: R
   const problem = makeProblem(cfg, rng.fork('problem'));
   if (!cfg.methods.some((m) => SOURCE_METHODS.includes(m))) return { problem, reps: {} };
   const stats = sampleSourceStats(problem, cfg.n, cfg.sigma, rng.fork('source'), { grams: cfg.methods.includes('erm') });
-  return { problem, reps: learnRepresentations(stats, cfg.r, cfg.methods, cfg.alsIters) };
+  return { problem, reps: learnRepresentations(stats, cfg.r, cfg.methods, { alsIters: cfg.alsIters, newtonSteps: cfg.newtonSteps }) };
 }
 
 /** The first m rows of a target sample (nested samples make curves over m smoother). */

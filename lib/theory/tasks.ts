@@ -42,6 +42,8 @@ export interface RiskConfig {
   target: TargetKind;
   /** Alternating-least-squares iterations before Newton polishes the least-squares fit (stops earlier once settled). */
   alsIters: number;
+  /** At most this many damped Newton steps finish the least-squares fit (stops earlier once the objective settles). */
+  newtonSteps: number;
   /** Methods a sweep measures. */
   methods: RiskMethod[];
   /** Repetitions per swept value (fresh B*, A, w₀ and data each time). */
@@ -61,6 +63,7 @@ export const DEFAULT_RISK_CONFIG: RiskConfig = {
   kappa: 1, // perfectly diverse sources: ν = 1/r
   target: 'random',
   alsIters: 25, // then Newton steps finish the least-squares fit
+  newtonSteps: 30, // enough to converge from the ALS point except at n ≈ r + 2 with few tasks
   methods: ['erm', 'moments', 'scratch', 'oracle'],
   get reps() {
     return quickOr(12, 3); // read when the config is spread, so KIT_QUICK set later still counts
