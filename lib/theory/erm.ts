@@ -235,6 +235,6 @@ export interface LeastSquaresResult extends NewtonResult {
  */
 export function leastSquaresRepresentation(stats: SourceStats, r: number, opts: { init?: Matrix; alsIters?: number; newtonSteps?: number } = {}): LeastSquaresResult {
   const als = alternatingLeastSquares(stats, r, { init: opts.init, maxIters: opts.alsIters ?? 25 });
-  const refined = refineRepresentation(stats, als.b, { maxSteps: opts.newtonSteps ?? 30 });
+  const refined = refineRepresentation(stats, als.b, { maxSteps: opts.newtonSteps ?? 20 });
   return { ...refined, alsIterations: als.iterations };
 }

@@ -63,7 +63,7 @@ export const DEFAULT_RISK_CONFIG: RiskConfig = {
   kappa: 1, // perfectly diverse sources: ν = 1/r
   target: 'random',
   alsIters: 25, // then Newton steps finish the least-squares fit
-  newtonSteps: 30, // enough to converge from the ALS point except at n ≈ r + 2 with few tasks
+  newtonSteps: 20, // enough to converge from the ALS point except at n ≈ r + 2 with few tasks
   methods: ['erm', 'moments', 'scratch', 'oracle'],
   get reps() {
     return quickOr(12, 3); // read when the config is spread, so KIT_QUICK set later still counts
