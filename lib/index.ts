@@ -37,6 +37,8 @@ export { buildPlainCnn, buildEfficientNet, compoundScaling, roundFilters, roundR
 export { buildTransferModel, extractFeatures, STRATEGIES, type Strategy, type TransferModel, type TransferOptions } from './models/transfer';
 export { loadSourceModel, listSourceModels, DEFAULT_SOURCE, type SourceModel } from './models/source';
 export { saveModel, loadModel, saveWeights, loadWeightsInto } from './models/storage';
+export { buildAutoencoder, trainDenoisingAutoencoder, buildClassifier, trainFullBatch, type Autoencoder, type ClassifierOptions } from './models/autoencoder';
+export { saveConfigAndWeights, loadFromConfig, describeModelFolder, loadInFreshProcess, type ModelParams, type FreshLoad } from './models/formats';
 export { loadPublishedBackbone, PUBLISHED_BACKBONES } from './models/published';
 
 // Training, evaluation, metrics and the fair comparisons (lib/train/).
@@ -50,14 +52,15 @@ export { measureDomainShift } from './train/domain';
 export {
   DEFAULT_RISK_CONFIG,
   makeProblem,
+  headSpectrum,
   simulateRisk,
   riskSweep,
-  sweepM,
-  sweepTasks,
-  sweepSplit,
-  sweepDiversity,
   summarizeSweep,
+  summaryAt,
   sweepSlope,
+  repetitionSlopes,
+  predictedSlope,
+  claimSlope,
   checkGuess,
   lectureBound,
   tjjBound,
@@ -66,6 +69,8 @@ export {
   METHOD_STYLE,
   type RiskConfig,
   type RiskMethod,
+  type SweepRow,
+  type SweepSummary,
 } from './theory';
 
 // Showing things: tables, interactive plots, image grids, progress bars (lib/display/).
