@@ -4,3 +4,4 @@ export * from './storage';
 export * from './source';
 export * from './transfer';
 export * from './published';
+export { resolvePublishedSource, type PublishedSource } from './published-source';
