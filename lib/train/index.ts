@@ -4,3 +4,4 @@ export * from './schedule';
 export { type TrainData, isImageArrays, takeRows, arrayBatches } from './batches';
 export * from './loop';
 export * from './experiments';
+export { runLecturePractical, fineTuneTopBlocks, type PracticalOptions, type PracticalResult } from './practical';
