@@ -327,7 +327,7 @@ export async function downloadArtefact(spec: ArtefactSpec, opts: NetOptions & { 
   throw new DownloadError([head, ...failures.map((f) => `  ${f}`)].join('\n') + tail + (spec.advice ? `\n${spec.advice}` : ''), failures, offline);
 }
 
-/** A byte counter that draws lib/display's ProgressBar (in MB) once the total is known. */
+/** A byte counter that draws lib/display's ProgressBar (in MB, or kB below 1 MB) once the total is known. */
 export function byteProgress(label: string, opts: { progressBar?: boolean; onProgress?: (p: FetchProgress) => void; total?: number } = {}): {
   add(delta: number, total?: number): void;
   close(): void;
@@ -340,8 +340,10 @@ export function byteProgress(label: string, opts: { progressBar?: boolean; onPro
       const total = opts.total ?? fileTotal;
       opts.onProgress?.({ received, total });
       if (opts.progressBar === false || !total) return;
-      if (!bar) bar = new ProgressBar({ total: Math.max(1, Math.round(total / 1e5) / 10), label, unit: 'MB' });
-      bar.update(Math.round(received / 1e5) / 10);
+      const [scale, unit] = total >= 1e6 ? [1e6, 'MB'] : [1e3, 'kB'];
+      const round = (b: number) => Math.round((b / scale) * 10) / 10;
+      if (!bar) bar = new ProgressBar({ total: round(total), label, unit });
+      bar.update(Math.min(round(received), round(total)));
     },
     close: () => bar?.close(),
   };

@@ -53,6 +53,8 @@ export interface FetchOptions extends NetOptions {
   url?: string;
   /** Locations tried in order instead of the known ones. */
   locations?: Location[];
+  /** A dataset of your own (then `name` only names it in messages). */
+  spec?: RemoteDataset;
   /** Expected SHA-256 (hex) of the archive, instead of the built-in one. */
   sha256?: string;
   /** Where to keep the archive and the unpacked folder (default `<cacheDir>/datasets`). */
@@ -158,7 +160,7 @@ async function fromOfflineFolder(name: string, spec: RemoteDataset, from: string
  * Example: `const { splits } = await fetchDataset('hymenoptera'); await scanImageFolder(splits.train)`.
  */
 export async function fetchDataset(name: string, opts: FetchOptions = {}): Promise<FetchedDataset> {
-  const spec = REMOTE_DATASETS[name];
+  const spec = opts.spec ?? REMOTE_DATASETS[name];
   if (!spec) throw new Error(`fetchDataset: unknown dataset '${name}'; known: ${Object.keys(REMOTE_DATASETS).join(', ')}`);
   const dir = opts.dir ?? path.join(cacheDir(), 'datasets');
   const log = opts.log ?? ((m: string) => console.warn(m));

@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { cacheDir } from '../config';
 import { fetchFromDir, mirrorLocation, offlineAdvice, type FetchProgress, type NetOptions } from '../data/download';
-import { fetchTfjsModel, readTfjsArtifacts, type ModelLocation } from './fetch-model';
+import { fetchTfjsModel, readTfjsArtifacts, type FetchedModel, type ModelLocation } from './fetch-model';
 
 export type { ModelLocation } from './fetch-model';
 
@@ -164,8 +164,8 @@ const preprocessFor = (inputSize: number, range: '[0,1]' | '[-1,1]') => (images:
     return (range === '[-1,1]' ? rgb.mul(2).sub(1) : rgb.clone()) as tf.Tensor4D;
   });
 
-/** Loads a published TF.js backbone (default MobileNet V2) from the cache, an offline folder, or the first location that works. */
-export async function loadPublishedBackbone(opts: PublishedBackboneOptions = {}): Promise<PublishedBackbone> {
+/** Brings a published backbone into the cache (or checks it in an offline folder) without loading it: `{ dir, location }`. */
+export async function fetchBackbone(opts: PublishedBackboneOptions = {}): Promise<FetchedModel & { name: string; spec: BackboneSpec }> {
   const { name, spec: s } = resolveSpec(opts);
   const mirrored = opts.url || opts.spec ? s.locations : [...s.locations.flatMap((l) => mirrorLocation(`backbones/${name}/${l.id}/model.json`).map((m) => ({ ...l, ...m, id: l.id }))), ...s.locations];
   const got = await fetchTfjsModel(name, mirrored, {
@@ -174,6 +174,12 @@ export async function loadPublishedBackbone(opts: PublishedBackboneOptions = {})
     dir: opts.dir ?? path.join(cacheDir(), 'backbones'),
     advice: offlineAdvice(name),
   });
+  return { ...got, name, spec: s };
+}
+
+/** Loads a published TF.js backbone (default MobileNet V2) from the cache, an offline folder, or the first location that works. */
+export async function loadPublishedBackbone(opts: PublishedBackboneOptions = {}): Promise<PublishedBackbone> {
+  const { name, spec: s, ...got } = await fetchBackbone(opts);
   const loc = got.location;
   const inputSize = s.inputSize;
   const artifacts = readTfjsArtifacts(got.dir);
