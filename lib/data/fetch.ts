@@ -34,7 +34,7 @@ export interface RemoteDataset {
 /** Datasets `fetchDataset` knows. */
 export const REMOTE_DATASETS: Record<string, RemoteDataset> = {
   hymenoptera: {
-    description: "the ants/bees photos of PyTorch's transfer-learning tutorial (≈ 45 MB zip, 397 JPEGs: train 244, val 153)",
+    description: "the ants/bees photos of PyTorch's transfer-learning tutorial (≈ 45 MB zip; about 120 training and 75 validation images per class, in the tutorial's words)",
     locations: [
       { label: 'PyTorch tutorial data', url: 'https://download.pytorch.org/tutorial/hymenoptera_data.zip' },
       { label: 'Lightning Flash example data', url: 'https://pl-flash-data.s3.amazonaws.com/hymenoptera_data.zip' },
