@@ -175,7 +175,9 @@ export function getOnce(hop: Hop, chain: string[] = []): Promise<GetResult> {
         res.resume();
         settled = true;
         if (visited.length > MAX_REDIRECTS) return reject(new HttpError(`more than ${MAX_REDIRECTS} redirects from ${shortUrl(visited[0])}`, 'http', false));
-        getOnce({ ...hop, url: new URL(res.headers.location, u).toString() }, visited).then(resolve, reject);
+        const next = new URL(res.headers.location, u).toString();
+        if (!hostAllowed(next)) return reject(new HttpError(`redirected to ${new URL(next).host}, which is not in KIT_ONLY_HOSTS`, 'http', false));
+        getOnce({ ...hop, url: next }, visited).then(resolve, reject);
         return;
       }
       const result = { finalUrl: hop.url, chain: visited };
@@ -297,6 +299,10 @@ export async function downloadArtefact(spec: ArtefactSpec, opts: NetOptions & { 
   for (const [i, loc] of spec.locations.entries()) {
     const part = partFor(spec.file, loc.url);
     const name = `${i + 1}. ${loc.label} — ${shortUrl(loc.url)}`;
+    if (!hostAllowed(loc.url)) {
+      failures.push(`${name}: skipped (its host is not in KIT_ONLY_HOSTS=${process.env.KIT_ONLY_HOSTS})`);
+      continue;
+    }
     let got: GetResult;
     try {
       got = await downloadLocation(loc.url, part, opts);
@@ -347,6 +353,12 @@ export function byteProgress(label: string, opts: { progressBar?: boolean; onPro
     },
     close: () => bar?.close(),
   };
+}
+
+/** False when KIT_ONLY_HOSTS (comma-separated host names) is set and `url`'s host is not in it (a locked-down network). */
+export function hostAllowed(url: string): boolean {
+  const only = (process.env.KIT_ONLY_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  return only.length === 0 || only.includes(new URL(url).hostname.toLowerCase());
 }
 
 /** The offline folder to use: an explicit `from`, else KIT_FETCH_FROM (a folder made by `npm run fetch -- … --out DIR`). */

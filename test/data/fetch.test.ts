@@ -257,3 +257,22 @@ test('unzipSafe refuses an entry that would escape the target folder (zip-slip)'
   assert.ok(!fs.existsSync(path.join(dir, 'evilx.txt')));
   assert.ok(!fs.existsSync(path.join(dest, 'ok.txt')), 'nothing unpacked');
 });
+
+test('KIT_ONLY_HOSTS (a locked-down network): other hosts are skipped and named, redirects to them refused', async () => {
+  process.env.KIT_ONLY_HOSTS = 'localhost';
+  hosts.requests.length = 0;
+  try {
+    await assert.rejects(
+      fetchDataset('hymenoptera', { ...quiet, sha256: sha, dir: path.join(dir, 'locked'), locations: [{ label: 'bucket', url: bucket() }] }),
+      /1\. bucket — .*: skipped \(its host is not in KIT_ONLY_HOSTS=localhost\)/,
+    );
+    assert.equal(hosts.requests.length, 0);
+    const port = new URL(hosts.base).port;
+    await assert.rejects(
+      fetchDataset('hymenoptera', { ...quiet, sha256: sha, dir: path.join(dir, 'locked2'), url: `http://localhost:${port}/models${ZIP}` }),
+      /redirected to 127\.0\.0\.1:\d+, which is not in KIT_ONLY_HOSTS/,
+    );
+  } finally {
+    delete process.env.KIT_ONLY_HOSTS;
+  }
+});

@@ -8,6 +8,7 @@ import type { BackboneSpec, ModelLocation } from '../../lib/models/published';
 import { runLecturePractical } from '../../lib/train/practical';
 import { f1Score, accuracy } from '../../lib/train/metrics';
 import { FakeHosts } from '../data/fetch-hosts';
+import { buildTinyMobileNetV1 } from '../models/tiny-mobilenet';
 import { rmTmp, tmpDir, writeImage } from '../data/helpers';
 
 const hosts = new FakeHosts();
@@ -119,4 +120,29 @@ test('a graph backbone: the head only, and the result says why fine-tuning was s
   assert.equal(r.test.yPred.length, 8);
   r.model.dispose();
   r.sourceModel.dispose();
+});
+
+test('the real mobilenet_v1 spec, served by a classroom mirror (KIT_MIRROR) with a MobileNet-shaped stand-in, fine-tunes blocks 12–13', async () => {
+  const m = buildTinyMobileNetV1(32);
+  const md = path.join(dir, 'tiny-mobilenet');
+  await saveModel(m, md);
+  m.dispose();
+  for (const f of fs.readdirSync(md)) hosts.files.set(`/classroom/backbones/mobilenet_v1/tfjs-models/${f}`, fs.readFileSync(path.join(md, f)));
+  process.env.KIT_MIRROR = `${hosts.base}/bucket/classroom`;
+  process.env.KIT_ONLY_HOSTS = '127.0.0.1'; // the public locations after the mirror are never contacted
+  hosts.requests.length = 0;
+  try {
+    const r = await runLecturePractical({ folder: photos, backbone: { ...quiet, name: 'mobilenet_v1', dir: path.join(dir, 'cache') }, headEpochs: 1, fineTuneEpochs: 1, batchSize: 8, progress: false });
+    assert.equal(r.source.format, 'layers');
+    assert.match(r.source.url, /\/bucket\/classroom\/backbones\/mobilenet_v1\/tfjs-models\/model\.json$/);
+    assert.deepEqual(hosts.requests.map((q) => q.url), ['/bucket/classroom/backbones/mobilenet_v1/tfjs-models/model.json', '/bucket/classroom/backbones/mobilenet_v1/tfjs-models/weights.bin']);
+    const ft = r.sourceModel.topBlockLayers(2);
+    assert.deepEqual(ft.filter((n) => !n.endsWith('_bn')), ['conv_dw_12', 'conv_dw_12_relu', 'conv_pw_12', 'conv_pw_12_relu', 'conv_dw_13', 'conv_dw_13_relu', 'conv_pw_13', 'conv_pw_13_relu']);
+    assert.equal(r.fineTune?.epochs.length, 1);
+    r.model.dispose();
+    r.sourceModel.dispose();
+  } finally {
+    delete process.env.KIT_MIRROR;
+    delete process.env.KIT_ONLY_HOSTS;
+  }
 });
