@@ -12,7 +12,6 @@ import { runCommand, UsageError, type CommandSpec } from './lib/cli';
 import { cacheDir } from '../lib/config';
 import { REMOTE_DATASETS, fetchDataset, type RemoteDataset } from '../lib/data/fetch';
 import { PUBLISHED_BACKBONES, fetchBackbone, type BackboneSpec } from '../lib/models/published';
-import { shortUrl } from '../lib/data/download';
 import { verifyModelFolder } from '../lib/models/fetch-model';
 
 export const SPEC = {
@@ -48,7 +47,7 @@ export interface FetchedRow {
 export function listText(reg: Registries): string {
   const lines: string[] = [];
   for (const [name, s] of Object.entries(reg.backbones)) {
-    lines.push(`${name} (backbone): ${s.description}`, ...s.locations.map((l, i) => `  ${i + 1}. ${l.label} [${l.format}] ${shortUrl(l.url)}`));
+    lines.push(`${name} (backbone): ${s.description}`, ...s.locations.map((l, i) => `  ${i + 1}. ${l.label} [${l.format}] ${l.url}`));
   }
   for (const [name, s] of Object.entries(reg.datasets)) {
     lines.push(`${name} (dataset): ${s.description}${s.sha256 ? `; SHA-256 ${s.sha256.slice(0, 16)}… from ${s.sha256Source}` : ''}`, ...s.locations.map((l, i) => `  ${i + 1}. ${l.label} ${l.url}`));
@@ -125,7 +124,10 @@ if (require.main === module) {
     // fetch downloads (KIT_FETCH_FROM is for the kit's users); --from means no network at all, not even a mirror
     delete process.env.KIT_FETCH_FROM;
     if (flags.from) delete process.env.KIT_MIRROR;
-    const rows = await runFetch(names, { root, from: flags.from ? path.resolve(flags.from) : undefined }, reg);
+    const rows = await runFetch(names, { root, from: flags.from ? path.resolve(flags.from) : undefined }, reg).catch((e: Error) => {
+      e.stack = e.message; // an expected failure (offline, a host refusing): the message says it all, no stack trace
+      throw e;
+    });
     for (const r of rows) process.stdout.write(`${r.name} (${r.kind}): ${r.path}  [from ${r.from}]\n`);
     if (flags.out) process.stdout.write(classroomNote(root) + '\n');
   });

@@ -138,12 +138,20 @@ async function downloadAt(what: string, loc: ModelLocation, dir: string, opts: F
 async function downloadFiles(what: string, loc: ModelLocation, dir: string, pins: Record<string, string>, opts: FetchModelOptions): Promise<void> {
   const pinFile = path.join(dir, PINS);
   const quietLog = opts.log ?? ((m: string) => console.warn(m));
-  const oneLine = (e: Error) => e.message.split('\n').slice(1).map((l) => l.trim().replace(/^\d+\. /, '')).filter((l) => l && !l.startsWith('To work') && !l.startsWith('No location')).join('; ');
+  // downloadArtefact's failure lines read `N. label — url: reason`; model.json has one location (named by the caller)
+  const oneLine = (e: Error, keepLabel: boolean) =>
+    e.message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter((l) => /^\d+\. /.test(l))
+      .map((l) => (keepLabel ? l.replace(/^\d+\. (.*?) — \S+: /, '$1: ') : l.replace(/^\d+\. .*? — \S+: /, '')))
+      .join('; ');
   let json;
   try {
     json = await downloadArtefact({ what: `${what}/model.json`, locations: [loc], file: path.join(dir, 'model.json'), sha256: pins['model.json'], validate: (f) => void readManifest(f) }, { ...opts, log: quietLog });
   } catch (e) {
-    throw new Error(oneLine(e as Error) || (e as Error).message);
+    throw new Error(oneLine(e as Error, false) || (e as Error).message);
   }
   const manifest = readManifest(json.file);
   const finalUrl = json.finalUrl ?? loc.url;
@@ -155,7 +163,7 @@ async function downloadFiles(what: string, loc: ModelLocation, dir: string, pins
         { what: `${what}/${shard}`, locations: shardLocations(shard, loc, finalUrl), file: path.join(dir, shard), sha256: pins[shard] },
         { ...opts, log: quietLog, onBytes: (d) => progress.add(d) },
       ).catch((e: Error) => {
-        throw new Error(`model.json came from ${shortUrl(finalUrl)}, but weight file ${shard}: ${oneLine(e)}`);
+        throw new Error(`model.json came from ${shortUrl(finalUrl)}, but weight file ${shard}: ${oneLine(e, true)}`);
       });
       newPins[shard] = got.sha256;
     }

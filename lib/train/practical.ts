@@ -136,13 +136,14 @@ export async function runLecturePractical(opts: PracticalOptions): Promise<Pract
   if (!source.fineTunable) skipped = `${source.name} was loaded as a graph model (${source.location.label}): TF.js cannot train its weights, so only the head was trained`;
   else if (epochs === 0) skipped = 'fineTuneEpochs is 0';
   else {
-    const saved = tm.model.weights.map((w) => tf.clone(w.read()));
+    // by variable, not by position: `model.weights` lists trainable weights first, and fine-tuning changes which are
+    const saved = tm.model.weights.map((w) => ({ w, value: tf.clone(w.read()) }));
     const ft = fineTuneTopBlocks(tm, source, opts.fineTuneBlocks ?? 2);
     fineTune = await train(ft, loader(ds(splits.train, augmented), true), { ...common, epochs, lr: opts.fineTuneLr ?? lr / 10, label: 'fine-tune (top blocks)' });
     const tuned = bestOf(fineTune);
     if (tuned.acc > headBest.acc || (tuned.acc === headBest.acc && tuned.loss < headBest.loss)) kept = 'fine-tuned';
-    else tm.model.weights.forEach((w, i) => w.write(saved[i]));
-    tf.dispose(saved);
+    else saved.forEach(({ w, value }) => w.write(value));
+    tf.dispose(saved.map((s) => s.value));
   }
   // 3. the test images, once
   const yTrue = Int32Array.from(splits.test.labels);

@@ -103,6 +103,29 @@ test('the lecture flow on a photo folder: head on the frozen base, then the top 
   assert.ok(tf.memory().numTensors - before <= 2, `leaked ${tf.memory().numTensors - before} tensors`);
 });
 
+test('when fine-tuning validates worse, the head-only checkpoint is kept (weights restored by variable)', async () => {
+  const loc: ModelLocation = { id: 'bucket', label: 'bucket', url: `${hosts.base}/bucket/cnn/model.json`, format: 'layers', range: '[-1,1]', cutAt: 'block2_relu' };
+  const r = await runLecturePractical({
+    folder: photos,
+    backbone: { ...quiet, name: 'tiny', spec: spec(loc), dir: path.join(dir, 'cache') },
+    headEpochs: 2,
+    fineTuneEpochs: 1,
+    fineTuneBlocks: 1,
+    batchSize: 4,
+    lr: 1e-2,
+    fineTuneLr: 50, // ruins the fine-tuned weights on purpose
+    progress: false,
+  });
+  assert.equal(r.kept, 'head');
+  const m = r.model.model;
+  for (const layer of ['block1_conv', 'block2_conv', 'block2_bn']) {
+    const diff = m.getLayer(layer).getWeights().map((w, i) => tf.tidy(() => w.sub(cnn.getLayer(layer).getWeights()[i]).abs().max().dataSync()[0]));
+    assert.ok(diff.every((d) => d === 0), `${layer} back to the source weights`);
+  }
+  r.model.dispose();
+  r.sourceModel.dispose();
+});
+
 test('a graph backbone: the head only, and the result says why fine-tuning was skipped', async () => {
   const loc: ModelLocation = { id: 'bucket', label: 'tfjs-models bucket', url: `${hosts.base}/bucket/graph/model.json`, format: 'graph', range: '[0,1]', cutAt: 'conv' };
   const r = await runLecturePractical({
