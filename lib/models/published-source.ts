@@ -62,12 +62,9 @@ export async function resolvePublishedSource(backbone: string | PublishedBackbon
     inputSize: size,
     description: `${spec?.description ?? bb.name}; loaded from ${bb.location.label} (${bb.location.format} model), inputs ${bb.range} inside the model`,
     topBlockLayers: (k) => (bb.base && pattern ? topBlocks(flat, pattern, k) : []),
-    // Layers: the source shares the backbone's weights. Graph: the graph is freed with the last layer using it
-    // (transfer models cloned from this source keep it alive until they are disposed).
-    dispose: () => {
-      flat.dispose();
-      if (bb.base) bb.dispose();
-    },
+    // `model.dispose()` alone frees everything too (layers: the weights it shares with the backbone; graph: the
+    // graph, once the last layer using it — transfer models cloned from this source included — is disposed).
+    dispose: () => flat.dispose(),
   };
 }
 
@@ -81,6 +78,9 @@ function flatten(base: tf.LayersModel, input: tf.SymbolicTensor, x: tf.SymbolicT
     const ins = node.inputTensors.map((t) => map.get(t.id));
     if (ins.some((t) => t === undefined)) throw new Error(`resolvePublishedSource: cannot rebuild layer '${layer.name}' of ${base.name} (its inputs come later)`);
     const out = layer.apply(ins.length === 1 ? ins[0]! : (ins as tf.SymbolicTensor[])) as tf.SymbolicTensor;
+    // Each symbolic call counts a reference; the backbone's own model is dropped, so the source owns the layer:
+    // one `dispose()` of the source must free it (as buildTransferModel does for its head).
+    (layer as unknown as { _refCount: number })._refCount = 1;
     map.set(node.outputTensors[0].id, out);
     last = out;
   }

@@ -187,13 +187,16 @@ export async function loadPublishedBackbone(opts: PublishedBackboneOptions = {})
   if (loc.format === 'layers') {
     const full = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
     const base = cutModel(full, loc.cutAt, name);
+    // the classifier beyond the cut (e.g. MobileNet's 1024×1000 conv_preds) is never used: free it now
+    const kept = new Set(base.layers);
+    for (const l of full.layers) if (!kept.has(l)) l.weights.forEach((w) => w.dispose());
     return {
       ...common,
       format: 'layers',
       base,
       fineTunable: true,
       features: (images) => tf.tidy(() => base.predict(common.preprocess(images)) as tf.Tensor2D),
-      dispose: () => full.dispose(),
+      dispose: () => base.dispose(),
     };
   }
   const graph = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
