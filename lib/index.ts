@@ -38,6 +38,7 @@ export { buildTransferModel, extractFeatures, STRATEGIES, type Strategy, type Tr
 export { loadSourceModel, listSourceModels, DEFAULT_SOURCE, type SourceModel } from './models/source';
 export { saveModel, loadModel, saveWeights, loadWeightsInto } from './models/storage';
 export { loadPublishedBackbone, PUBLISHED_BACKBONES } from './models/published';
+export { resolvePublishedSource, type PublishedSource } from './models/published-source';
 
 // Training, evaluation, metrics and the fair comparisons (lib/train/).
 export { train, type TrainOptions, type History, type EpochLogs } from './train/loop';
@@ -45,6 +46,8 @@ export { evaluate, predict } from './train/evaluate';
 export { accuracy, f1Score, precisionRecallF1Support, classificationReport, confusionMatrix } from './train/metrics';
 export { compareStrategies, cutSweep, loadTarget, drawSplit, PROTOCOL, type CompareResult, type ResultRow } from './train/experiments';
 export { measureDomainShift } from './train/domain';
+export { runLecturePractical, fineTuneTopBlocks, type PracticalResult } from './train/practical';
+export type { TransferModelLike } from './train/model';
 
 // The risk bound's linear-representation simulation (lib/theory/).
 export {

@@ -11,7 +11,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { ProgressBar } from '../display/progress';
+import { progressBar, type ProgressBar } from '../display/progress';
 
 /** One place an artefact can be downloaded from. */
 export interface Location {
@@ -348,7 +348,7 @@ export function byteProgress(label: string, opts: { progressBar?: boolean; onPro
       if (opts.progressBar === false || !total) return;
       const [scale, unit] = total >= 1e6 ? [1e6, 'MB'] : [1e3, 'kB'];
       const round = (b: number) => Math.round((b / scale) * 10) / 10;
-      if (!bar) bar = new ProgressBar({ total: round(total), label, unit });
+      if (!bar) bar = progressBar(round(total), label, unit);
       bar.update(Math.min(round(received), round(total)));
     },
     close: () => bar?.close(),

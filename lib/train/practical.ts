@@ -8,15 +8,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { quickOr } from '../config';
-import { Rng } from '../random';
+import { perClassSlices, rowsByClass } from '../data/subset';
 import { listImageFolder } from '../data/folder';
-import { DataLoader, ImageDataset } from '../data/dataset';
+import { ImageDataset } from '../data/dataset';
+import { DataLoader } from '../data/loader';
 import { compose, horizontalFlip, randomResizedCrop, resize, toTensor } from '../data/transforms';
 import { buildTransferModel, type TransferModel } from '../models/transfer';
 import { saveModel } from '../models/storage';
 import { resolvePublishedSource, type PublishedSource } from '../models/published-source';
 import type { PublishedBackboneOptions } from '../models/published';
-import { predict, train, type History, type TransferModelLike } from './loop';
+import { train, type History } from './loop';
+import { predict } from './evaluate';
+import type { TransferModelLike } from './model';
 import { accuracy, classificationReport, f1Score, type ClassificationReport } from './metrics';
 
 /** Options of `runLecturePractical` (every number has a default). */
@@ -95,17 +98,16 @@ async function photoSplits(folder: string, valFraction: number, seed: number) {
     if (i < 0) throw new Error(`runLecturePractical: class '${l}' in ${where} is not among the train/ classes (${classes.join(', ')})`);
     return i;
   };
-  const rng = new Rng(`practical/${seed}`);
-  const train: number[] = [];
-  const val: number[] = [];
-  classes.forEach((c) => {
-    const rows = rng.shuffle(all.labels.flatMap((l, i) => (l === c ? [i] : [])));
-    const nVal = Math.max(1, Math.round(rows.length * valFraction));
-    val.push(...rows.slice(0, nVal));
-    train.push(...rows.slice(nVal));
+  // the kit's one seeded per-class draw: per class, [its validation rows, the rest]
+  const rows = rowsByClass(all.labels.map((l) => idOf(l, 'train/')), classes.length);
+  const slices = rows.map((r, c) => {
+    const nVal = Math.max(1, Math.round(r.length * valFraction));
+    return perClassSlices([r], () => `practical/${seed}/${c}`, [nVal, r.length - nVal], { sorted: true, names: [classes[c]] })[0];
   });
-  const pick = (rows: number[]) => ({ paths: rows.map((i) => all.paths[i]), labels: rows.map((i) => idOf(all.labels[i], 'train/')) });
-  return { classes, train: pick(train.sort((a, b) => a - b)), val: pick(val.sort((a, b) => a - b)), test: { paths: test.paths, labels: test.labels.map((l) => idOf(l, 'val/')) } };
+  const val = slices.flatMap((s) => s[0]).sort((a, b) => a - b);
+  const train = slices.flatMap((s) => s[1]).sort((a, b) => a - b);
+  const pick = (r: number[]) => ({ paths: r.map((i) => all.paths[i]), labels: r.map((i) => idOf(all.labels[i], 'train/')) });
+  return { classes, train: pick(train), val: pick(val), test: { paths: test.paths, labels: test.labels.map((l) => idOf(l, 'val/')) } };
 }
 
 /** Runs the lecture's steps (see the module comment) and returns the measured numbers and the kept model. */
