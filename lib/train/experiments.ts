@@ -15,7 +15,7 @@ import type { DataFrame } from 'danfojs-node';
 import { QUICK, quickOr } from '../config';
 import { Rng } from '../random';
 import type { ImageArrays } from '../data/types';
-import { loadView, type ViewName } from '../data/embedded';
+import { loadView, QUICK_PER_CLASS, type ViewName } from '../data/embedded';
 import { listImageFolder } from '../data/folder';
 import { ImageDataset } from '../data/dataset';
 import { resize } from '../data/transforms';
@@ -186,12 +186,13 @@ export async function loadTarget(target: string | TargetData, inputShape: [numbe
   const [h, , c] = inputShape;
   if (VIEW_NAMES.includes(target)) {
     const opts = { imgSize: h, channels: c as 1 | 3 };
-    // Quick mode keeps only 100 images per class of a view unless asked for more: ask for what the runs need.
+    // Quick mode keeps 100 images per class of a view unless the runs need more: ask for what they need.
+    const cap = QUICK ? { maxPerClass: QUICK_PER_CLASS } : {};
     const quickPool = QUICK && needPerClass !== undefined ? { mPerClass: needPerClass, seed: 0 } : {};
     return {
       name: target,
-      train: await loadView(target as ViewName, { split: 'train', ...opts, ...quickPool }),
-      test: await loadView(target as ViewName, { split: 'val', ...opts }),
+      train: await loadView(target as ViewName, { split: 'train', ...opts, ...cap, ...quickPool }),
+      test: await loadView(target as ViewName, { split: 'val', ...opts, ...cap }),
     };
   }
   const root = path.resolve(target);
