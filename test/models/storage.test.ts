@@ -84,6 +84,14 @@ test('source models: save with meta, load by name, clear errors', async () => {
 
 // Published backbones (download, fallbacks, cache, graph and layers models): test/models/published.test.ts.
 
+/** A copy of a shipped source model in a temporary folder (to damage). */
+function shippedCopy(name = 'digits-0-4'): string {
+  const dir = tmp();
+  fs.cpSync(path.join(modelsDir(), name), path.join(dir, name), { recursive: true });
+  return dir;
+}
+const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
 test('shipped models carry the SHA-256 of their weights.bin in meta.json', () => {
   const names = listSourceModels();
   assert.ok(names.length >= 3);
