@@ -4,6 +4,7 @@ export * from './embedded';
 export * from './folder';
 export * from './transforms';
 export * from './dataset';
+export * from './target';
 export * from './preview';
 export * from './fetch';
 export { closeWorkers } from './workers';

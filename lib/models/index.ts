@@ -3,4 +3,5 @@ export * from './zoo';
 export * from './storage';
 export * from './source';
 export * from './transfer';
+export * from './batchnorm';
 export * from './published';

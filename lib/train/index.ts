@@ -3,4 +3,6 @@ export * from './metrics';
 export * from './schedule';
 export { type TrainData, isImageArrays, takeRows, arrayBatches } from './batches';
 export * from './loop';
+export * from './protocol';
 export * from './experiments';
+export { FeatureCache, headOnFeatures } from './feature-cache';

@@ -1,0 +1,371 @@
+/**
+ * The fair protocol every experiment of the kit runs under (`compareStrategies`, `cutSweep`):
+ *
+ *   1. every strategy trains for the same number of optimisation steps on the same m images per class;
+ *   2. each strategy's learning rate is chosen from a grid on a validation split drawn from the target's *training*
+ *      images (disjoint from the m training images; the same for every strategy), and the checkpoint with the best
+ *      validation accuracy is kept;
+ *   3. the chosen model is evaluated once on the test images (the target's `val` split), never seen before.
+ *
+ * A fully frozen base is run once per image (lib/train/feature-cache.ts): same numbers, less time.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { QUICK, quickOr } from '../config';
+import type { ImageArrays } from '../data/types';
+import { loadTarget, subsetPerClass, type TargetData, type TargetReadOptions } from '../data/target';
+import { loadView, type ViewName } from '../data/embedded';
+import { DEFAULT_SOURCE, loadSourceModel, type SourceModel } from '../models/source';
+import { buildTransferModel, extractFeatures, type Strategy, type TransferModel, type TransferOptions } from '../models/transfer';
+import type { BatchNormMode } from '../models/batchnorm';
+import { OUTPUT_LAYER } from '../models/zoo';
+import { takeRows } from './batches';
+import { train, predict, type History } from './loop';
+import { accuracy, f1Score } from './metrics';
+import { makeProgressBar, type ProgressLike } from './show';
+import { FeatureCache, headOnFeatures } from './feature-cache';
+
+/** The protocol, as written in every result row. */
+export const PROTOCOL =
+  'equal optimisation steps for every strategy on the same m images per class; learning rate chosen per strategy ' +
+  'from its lrGrid on a validation split of the target TRAIN images (disjoint from the m, same for all strategies), ' +
+  'best-validation checkpoint kept; accuracy and macro-F1 measured once on the target test images (its val split)';
+/** fair-v2: per-strategy default grids wide enough that the choice is interior; frozen bases run once per image. */
+export const PROTOCOL_VERSION = 'fair-v2';
+
+/** What a run trains: a lecture strategy, or a linear probe (a linear head on the source's pooled features at a cut). */
+export type RunStrategy = Strategy | 'probe';
+
+/** Default learning-rate grids: networks that train their convolutions, and heads on frozen features (cheap, so wider). */
+export const LR_GRID_NETWORK: readonly number[] = quickOr([1e-3, 3e-3, 1e-2], [1e-3, 3e-3]);
+export const LR_GRID_HEAD: readonly number[] = quickOr([1e-3, 3e-3, 1e-2, 3e-2, 1e-1], [3e-3, 3e-2]);
+
+/** The training budget every strategy gets. */
+export interface Budget {
+  /** Optimisation steps per run (default 150; quick mode 12). */
+  steps?: number;
+  /** At least this many passes over the m·k training images (default 10; quick 0): the budget grows to ceil(minEpochs · images / batchSize) steps at large m, the same for every strategy. */
+  minEpochs?: number;
+  /** Images per step (default 32; fewer when the m images are fewer). */
+  batchSize?: number;
+  /** Validation rounds per run: the checkpoint is chosen among these (default 10; quick 3). */
+  rounds?: number;
+}
+
+/** Options shared by compareStrategies and cutSweep. */
+export interface ExperimentOptions {
+  /** Source model: a shipped name (default 'digits-m-0-4'), a model folder path, a loaded SourceModel or a tf.LayersModel. */
+  source?: string | SourceModel | tf.LayersModel;
+  /** Target: an embedded view ('digits-m-5-9'), a folder with train/ and val/ class folders, or data in memory. */
+  target: string | TargetData;
+  /** A count K (seeds 1..K) or explicit seeds. */
+  seeds: number | number[];
+  budget?: Budget;
+  /** Learning rates tried: one grid for all, or one per strategy (default LR_GRID_HEAD for frozen bases, LR_GRID_NETWORK otherwise). */
+  lrGrid?: readonly number[] | Partial<Record<RunStrategy, readonly number[]>>;
+  /** Validation images per class drawn from the target's training images (default 20; quick 5). */
+  valPerClass?: number;
+  /** Test images per class (default: all of the target's test split; quick 20). */
+  testPerClass?: number;
+  /** Learning-rate multiplier of the copied base weights when they train (default: finetune 0.1, others 1). */
+  baseLrScale?: number;
+  /** Trainable batch-norm layers: 'train' (default) or 'frozen-stats' (see lib/models/batchnorm.ts). */
+  batchNorm?: BatchNormMode;
+  /** Source-task test images (a view name such as 'digits-m-0-4', or arrays): each row then reports `sourceAccuracy`. */
+  sourceTest?: ViewName | ImageArrays;
+  /** How a folder target is read (allowSingleClass, onBadImage). */
+  read?: TargetReadOptions;
+  /** Called with each row as soon as it is measured (the CLI prints JSON lines from here). */
+  onRow?: (row: ResultRow) => void;
+  /** Outer progress bar over all runs (default true). */
+  progress?: boolean;
+}
+
+/** One measured run (one strategy, m, seed, and cut), with the protocol that produced it. */
+export interface ResultRow {
+  strategy: RunStrategy;
+  m: number;
+  seed: number;
+  /** Learning rate chosen on the validation split. */
+  lr: number;
+  /** Test accuracy and macro-F1. */
+  accuracy: number;
+  macroF1: number;
+  /** Training seconds of the chosen run (validation rounds included). */
+  seconds: number;
+  /** Optimisation steps of every run (the budget). */
+  steps: number;
+  /** Best validation accuracy of the chosen run, and of each lr tried. */
+  valAccuracy: number;
+  lrSearch: Array<{ lr: number; valAccuracy: number; valLoss: number }>;
+  /** Validation accuracy after each round of the chosen run. */
+  valCurve: Array<{ step: number; valAccuracy: number }>;
+  /** Where the source was cut (probe), or copied up to (AnB / AnB+ in a cut sweep); 'none' for scratch in a sweep. */
+  cutAt: string;
+  /** Weights that train. */
+  trainableParams: number;
+  /** Source-task accuracy of the trained base with the source's own output layer put back (when `sourceTest` is given). */
+  sourceAccuracy: number | null;
+  baseLrScale: number | null;
+  batchNorm: BatchNormMode;
+  source: string;
+  target: string;
+  trainImages: number;
+  valImages: number;
+  testImages: number;
+  batchSize: number;
+  protocol: typeof PROTOCOL_VERSION;
+  protocolText: string;
+  backend: string;
+}
+
+/** One cell of an experiment. */
+export interface RunSpec {
+  strategy: RunStrategy;
+  m: number;
+  seed: number;
+  /** Where the base ends (probe; or compareStrategies' cutAt). */
+  cutAt?: string | number;
+  /** Copy the source only up to here (AnB / AnB+). */
+  copyUpTo?: string | number;
+  /** The row's `cutAt` label (default: the transfer model's cut). */
+  label?: string;
+}
+
+/** Everything the runs of one experiment share. */
+export interface Context {
+  source: { name: string; model: tf.LayersModel; owned: boolean };
+  target: TargetData;
+  test: ImageArrays;
+  sourceTest: ImageArrays | null;
+  budget: Required<Budget>;
+  valPerClass: number;
+  grid: (s: RunStrategy, frozenBase: boolean) => readonly number[];
+  opts: ExperimentOptions;
+  /** Frozen features per cut, for the target's pool and test images. */
+  caches: Map<string, { pool: FeatureCache; test: FeatureCache }>;
+  bar: ProgressLike | null;
+  tick: (label: string) => void;
+}
+
+async function resolveSource(source: ExperimentOptions['source']): Promise<Context['source']> {
+  if (source === undefined || typeof source === 'string') {
+    const name = source ?? DEFAULT_SOURCE;
+    // A path to a model folder (…/<name>/ with meta.json) or a shipped name under data/models.
+    const isPath = name.includes('/') || name.includes(path.sep);
+    const s = isPath ? await loadSourceModel(path.basename(path.resolve(name)), path.dirname(path.resolve(name))) : await loadSourceModel(name);
+    return { name: s.name, model: s.model, owned: true };
+  }
+  if (source instanceof tf.LayersModel) return { name: source.name, model: source, owned: false };
+  return { name: source.name, model: source.model, owned: false };
+}
+
+/** A count K (seeds 1..K) or a list, checked. */
+export function seedList(seeds: number | number[]): number[] {
+  if (Array.isArray(seeds)) {
+    if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s))) throw new Error(`seeds: expected a non-empty list of whole numbers, got [${seeds}]`);
+    return seeds;
+  }
+  if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`seeds: expected a positive count or a list of seeds, got ${seeds}`);
+  return Array.from({ length: seeds }, (_, i) => i + 1);
+}
+
+/** Loads source, target and test images and fixes the budget; `maxM` is the largest m the runs draw. */
+export async function makeContext(opts: ExperimentOptions, maxM: number): Promise<Context> {
+  const source = await resolveSource(opts.source);
+  const inputShape = source.model.inputs[0].shape.slice(1) as [number, number, number];
+  const valPerClass = opts.valPerClass ?? quickOr(20, 5);
+  const target = await loadTarget(opts.target, inputShape, maxM + valPerClass, opts.read);
+  if (target.train.classes.length < 2) {
+    throw new Error(`target ${target.name}: its train split has ${target.train.classes.length} class (${target.train.classes.join(', ')}); a classifier needs at least two`);
+  }
+  if (target.train.height !== inputShape[0] || target.train.channels !== inputShape[2]) {
+    throw new Error(
+      `target ${target.name}: images ${target.train.height}×${target.train.width}×${target.train.channels} but source ${source.name} expects [${inputShape}]`,
+    );
+  }
+  const grid = (s: RunStrategy, frozenBase: boolean): readonly number[] => {
+    const g = opts.lrGrid;
+    if (Array.isArray(g)) return g as readonly number[];
+    const own = g ? (g as Partial<Record<RunStrategy, readonly number[]>>)[s] : undefined;
+    return own ?? (frozenBase ? LR_GRID_HEAD : LR_GRID_NETWORK);
+  };
+  const sourceTest = typeof opts.sourceTest === 'string' ? await loadView(opts.sourceTest, { split: 'val', imgSize: inputShape[0], channels: inputShape[2] as 1 | 3 }) : opts.sourceTest ?? null;
+  return {
+    source,
+    target,
+    test: subsetPerClass(target.test, opts.testPerClass ?? (QUICK ? 20 : undefined), 0),
+    sourceTest: sourceTest ? subsetPerClass(sourceTest, opts.testPerClass ?? (QUICK ? 20 : undefined), 0) : null,
+    budget: {
+      steps: opts.budget?.steps ?? quickOr(150, 12),
+      minEpochs: opts.budget?.minEpochs ?? quickOr(10, 0),
+      batchSize: opts.budget?.batchSize ?? 32,
+      rounds: opts.budget?.rounds ?? quickOr(10, 3),
+    },
+    valPerClass,
+    grid,
+    opts,
+    caches: new Map(),
+    bar: null,
+    tick: () => undefined,
+  };
+}
+
+/** Starts the outer progress bar once the number of runs is known. */
+export function startProgress(ctx: Context, total: number, label: string): void {
+  if (ctx.opts.progress === false) return;
+  const bar = makeProgressBar(total, label, 'run');
+  let done = 0;
+  ctx.bar = bar;
+  ctx.tick = (what: string) => bar.update(++done, { run: what });
+}
+
+/** Frees what the context loaded (a caller's source model is left alone). */
+export function closeContext(ctx: Context): void {
+  ctx.bar?.close();
+  if (ctx.source.owned) ctx.source.model.dispose();
+}
+
+/** Whether a run's base is wholly frozen, so its head trains on cached features (and gets the head grid). */
+export function isFrozenWhole(spec: RunSpec): boolean {
+  return spec.strategy === 'probe' || spec.strategy === 'additional-layers' || (spec.strategy === 'freeze' && spec.copyUpTo === undefined);
+}
+
+/** The transfer model of a run spec (probe = a frozen base cut at `cutAt` with a linear head, on cached features). */
+export function transferOptionsOf(ctx: Context, spec: RunSpec, numClasses: number): TransferOptions {
+  return {
+    strategy: spec.strategy === 'probe' ? 'freeze' : spec.strategy,
+    numClasses,
+    seed: spec.seed,
+    cacheFeatures: isFrozenWhole(spec),
+    ...(spec.cutAt !== undefined ? { cutAt: spec.cutAt } : {}),
+    ...(spec.copyUpTo !== undefined ? { copyUpTo: spec.copyUpTo } : {}),
+    ...(ctx.opts.baseLrScale !== undefined ? { baseLrScale: ctx.opts.baseLrScale } : {}),
+    ...(ctx.opts.batchNorm !== undefined ? { batchNorm: ctx.opts.batchNorm } : {}),
+  };
+}
+
+/**
+ * Source-task accuracy of a trained base with the source's own output layer w put back on its features: how much
+ * of the source task the (fine-tuned) features still solve. Null when the base is not cut where w reads.
+ */
+export async function sourceTaskAccuracy(tm: TransferModel, source: tf.LayersModel, sourceTest: ImageArrays): Promise<number | null> {
+  const out = source.layers.find((l) => l.name === OUTPUT_LAYER);
+  if (!out) return null;
+  let feeding = out.inboundNodes[0].inboundLayers[0];
+  while (feeding.getClassName() === 'Dropout') feeding = feeding.inboundNodes[0].inboundLayers[0];
+  if (feeding.name !== tm.cutAt) return null;
+  const [kernel, bias] = out.getWeights();
+  const features = extractFeatures(tm.base, sourceTest, 128);
+  const predicted = tf.tidy(() => tf.argMax(tf.add(tf.matMul(features, kernel), bias), -1).dataSync() as Int32Array);
+  features.dispose();
+  return accuracy(sourceTest.labels, predicted);
+}
+
+/** What one learning rate gave. */
+interface Trial {
+  tm: TransferModel;
+  lr: number;
+  history: History;
+  valAccuracy: number;
+  valLoss: number;
+}
+
+/** Trains one transfer model at one learning rate with the budget; a frozen base trains its head on cached features. */
+async function trainTrial(ctx: Context, spec: RunSpec, data: RunData, lr: number): Promise<Trial> {
+  const tm = buildTransferModel(ctx.source.model, transferOptionsOf(ctx, spec, data.numClasses));
+  const h = await train(tm.cacheFeatures ? headOnFeatures(tm) : tm, data.cached ? data.cached.train : data.train, {
+    epochs: Math.min(ctx.budget.rounds, data.steps),
+    steps: data.steps,
+    lr,
+    batchSize: data.batchSize,
+    seed: spec.seed,
+    valData: data.cached ? data.cached.val : data.val,
+    earlyStopping: { patience: Infinity, monitor: 'val_accuracy', restoreBest: true },
+    progress: false,
+  });
+  const at = (h.bestEpoch ?? h.epochs.length) - 1;
+  return { tm, lr, history: h, valAccuracy: h.history.val_accuracy[at], valLoss: h.history.val_loss[at] };
+}
+
+/** The images (or cached features) of one cell. */
+interface RunData {
+  train: ImageArrays;
+  val: ImageArrays;
+  cached: { train: ImageArrays; val: ImageArrays; test: ImageArrays } | null;
+  numClasses: number;
+  steps: number;
+  batchSize: number;
+}
+
+/** The cached features of a cell, when its transfer model has a fully frozen base. */
+function cachedData(ctx: Context, spec: RunSpec, rows: { train: number[]; val: number[] }): RunData['cached'] {
+  const numClasses = ctx.target.train.classes.length;
+  const opts = transferOptionsOf(ctx, spec, numClasses);
+  if (!opts.cacheFeatures) return null;
+  const probe = buildTransferModel(ctx.source.model, { ...opts, seed: 0 });
+  let caches = ctx.caches.get(probe.cutAt);
+  if (!caches) ctx.caches.set(probe.cutAt, (caches = { pool: new FeatureCache(ctx.target.train), test: new FeatureCache(ctx.test) }));
+  const out = { train: caches.pool.take(probe.base, rows.train), val: caches.pool.take(probe.base, rows.val), test: caches.test.take(probe.base) };
+  probe.dispose();
+  return out;
+}
+
+/** One cell of an experiment: for each lr of the grid, train with the budget and keep the best; then test once. */
+export async function runCell(ctx: Context, spec: RunSpec, rows: { train: number[]; val: number[] }): Promise<ResultRow> {
+  const numClasses = ctx.target.train.classes.length;
+  const batchSize = Math.min(ctx.budget.batchSize, rows.train.length);
+  const steps = Math.max(ctx.budget.steps, Math.ceil((ctx.budget.minEpochs * rows.train.length) / batchSize));
+  const cached = cachedData(ctx, spec, rows);
+  const data: RunData = { train: takeRows(ctx.target.train, rows.train), val: takeRows(ctx.target.train, rows.val), cached, numClasses, steps, batchSize };
+  let best: Trial | null = null;
+  const lrSearch: ResultRow['lrSearch'] = [];
+  for (const lr of ctx.grid(spec.strategy, cached !== null)) {
+    const trial = await trainTrial(ctx, spec, data, lr);
+    lrSearch.push({ lr, valAccuracy: trial.valAccuracy, valLoss: trial.valLoss });
+    ctx.tick(`${spec.strategy} m=${spec.m} seed=${spec.seed} lr=${lr}${spec.label ? ` cut=${spec.label}` : ''}`);
+    const better = best === null || trial.valAccuracy > best.valAccuracy || (trial.valAccuracy === best.valAccuracy && trial.valLoss < best.valLoss);
+    if (better) {
+      best?.tm.dispose();
+      best = trial;
+    } else trial.tm.dispose();
+  }
+  if (!best) throw new Error(`experiment: empty learning-rate grid for ${spec.strategy}`);
+  const predicted = cached ? await predict(headOnFeatures(best.tm), cached.test, { batchSize: 256 }) : await predict(best.tm, ctx.test, { batchSize: 128 });
+  const row = rowOf(ctx, spec, best, lrSearch, predicted, data);
+  row.sourceAccuracy = ctx.sourceTest ? await sourceTaskAccuracy(best.tm, ctx.source.model, ctx.sourceTest) : null;
+  best.tm.dispose();
+  return row;
+}
+
+function rowOf(ctx: Context, spec: RunSpec, best: Trial, lrSearch: ResultRow['lrSearch'], predicted: Int32Array, data: RunData): ResultRow {
+  const numClasses = data.numClasses;
+  const group = best.tm.paramGroups.find((g) => g.name === 'base');
+  return {
+    strategy: spec.strategy,
+    m: spec.m,
+    seed: spec.seed,
+    lr: best.lr,
+    accuracy: accuracy(ctx.test.labels, predicted),
+    macroF1: f1Score(ctx.test.labels, predicted, { average: 'macro', numClasses, zeroDivision: 0 }),
+    seconds: Math.round(best.history.seconds * 100) / 100,
+    steps: data.steps,
+    valAccuracy: best.valAccuracy,
+    lrSearch,
+    valCurve: best.history.epochs.map((e) => ({ step: e.steps, valAccuracy: e.val_accuracy ?? NaN })),
+    cutAt: spec.label ?? best.tm.cutAt,
+    trainableParams: best.tm.trainableParams,
+    sourceAccuracy: null,
+    baseLrScale: group && group.variables.length > 0 ? group.lrScale : null,
+    batchNorm: best.tm.batchNorm,
+    source: ctx.source.name,
+    target: ctx.target.name,
+    trainImages: data.train.labels.length,
+    valImages: data.val.labels.length,
+    testImages: ctx.test.labels.length,
+    batchSize: data.batchSize,
+    protocol: PROTOCOL_VERSION,
+    protocolText: PROTOCOL,
+    backend: tf.getBackend(),
+  };
+}
