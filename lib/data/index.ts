@@ -5,6 +5,7 @@ export * from './folder';
 export * from './transforms';
 export * from './dataset';
 export * from './target';
+export * from './digits-m-large';
 export * from './preview';
 export * from './fetch';
 export { closeWorkers } from './workers';

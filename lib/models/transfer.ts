@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random';
 import type { ImageArrays } from '../data/types';
-import { FEATURE_LAYER, OUTPUT_LAYER, countParams } from './zoo';
+import { FEATURE_LAYER, countParams } from './zoo';
 import type { SourceModel } from './source';
 import { countBatchNormStats, setBatchNormMode, type BatchNormMode } from './batchnorm';
 

@@ -12,10 +12,11 @@ import { danfo } from '../data/frame';
 import { splitRows } from '../data/target';
 import { blockOf } from '../models/transfer';
 import { FEATURE_LAYER, OUTPUT_LAYER } from '../models/zoo';
-import { claimClose, claimGreater, mean, std, type Claim } from '../stats';
-import { accuracyByMFigure, cutSweepFigure } from '../display/figures/accuracy';
+import { claimClose, claimGreater, mean, MIN_SEEDS, std, type Claim } from '../stats';
+import { accuracyByMFigure, cutSweepFigure, lrSearchFigure } from '../display/figures/accuracy';
 import { showPlot } from '../display';
-import { closeContext, isFrozenWhole, makeContext, runCell, seedList, startProgress, type Context, type ExperimentOptions, type ResultRow, type RunSpec, type RunStrategy } from './protocol';
+import { reusableRow, runCell } from './lr-search';
+import { closeContext, makeContext, seedList, startProgress, type Context, type ExperimentOptions, type ResultRow, type RunSpec, type RunStrategy } from './protocol';
 
 /** What compareStrategies and cutSweep return. */
 export interface CompareResult {
@@ -98,17 +99,19 @@ function experimentResult(rows: ResultRow[], extra: Array<keyof ResultRow>, figu
 /** Runs `specs(seed)` for every seed (one split per seed), with a progress bar whose total is known before it starts. */
 async function runAll(ctx: Context, seeds: number[], m: number | number[], specs: (seed: number) => RunSpec[], label: string): Promise<ResultRow[]> {
   const ms = Array.isArray(m) ? m : [m];
-  const plan = seeds.map((seed) => ({ seed, specs: specs(seed) }));
-  const total = plan.reduce((s, p) => s + p.specs.reduce((t, sp) => t + ctx.grid(sp.strategy, isFrozenWhole(sp)).length, 0), 0);
+  const plan = seeds.map((seed) => {
+    const splits = new Map(ms.map((mm) => [mm, splitRows(ctx.target.train, mm, ctx.valPerClass, seed)]));
+    return { splits, specs: specs(seed).map((spec) => ({ spec, reused: reusableRow(ctx, spec, splits.get(spec.m)!) })) };
+  });
+  const total = plan.reduce((s, p) => s + p.specs.reduce((t, { spec, reused }) => t + (reused ? 0 : ctx.grid(spec).length), 0), 0);
   startProgress(ctx, total, label);
   const rows: ResultRow[] = [];
   try {
-    for (const { seed, specs: list } of plan) {
-      const splits = new Map(ms.map((mm) => [mm, splitRows(ctx.target.train, mm, ctx.valPerClass, seed)]));
-      for (const spec of list) {
-        const row = await runCell(ctx, spec, splits.get(spec.m)!);
+    for (const { splits, specs: list } of plan) {
+      for (const { spec, reused } of list) {
+        const row = reused ?? (await runCell(ctx, spec, splits.get(spec.m)!));
         rows.push(row);
-        ctx.opts.onRow?.(row);
+        if (!reused) ctx.opts.onRow?.(row);
       }
     }
   } finally {
@@ -234,4 +237,64 @@ export function claimBetter(claim: string, a: SummaryRow, b: SummaryRow, labels:
 export function claimSimilar(claim: string, a: SummaryRow, b: SummaryRow, tolerance: number, labels: [string, string] = [cellLabel(a), cellLabel(b)]): Claim {
   checkPaired(`claimSimilar('${claim}')`, a, b);
   return claimClose({ claim, a: { label: labels[0], values: a.values }, b: { label: labels[1], values: b.values }, tolerance, paired: true });
+}
+
+/** The learning-rate search of one strategy over seeds: validation accuracy per lr (mean ± std) and where the choices fell. */
+export interface LrSearchSummary {
+  strategy: RunStrategy;
+  grid: number[];
+  /** Per lr of the grid: best validation accuracy of each seed (seed order), mean and std. */
+  points: Array<{ lr: number; values: number[]; mean: number; std: number }>;
+  /** The lr each seed chose. */
+  chosen: number[];
+  /** Seeds whose choice is the grid's smallest or largest value. */
+  atEdge: number;
+  /** "the best lr beats the worst" by lib/stats' rule (paired by seed): inconclusive means the grid is flat. */
+  contrast: Claim;
+}
+
+/** Summarises the learning-rate searches of `rows` (one m), strategy by strategy. */
+export function lrSearchSummary(rows: ResultRow[]): LrSearchSummary[] {
+  const strategies = [...new Set(rows.map((r) => r.strategy))];
+  return strategies.map((strategy) => {
+    const runs = rows.filter((r) => r.strategy === strategy).sort((a, b) => a.seed - b.seed);
+    const grid = [...new Set(runs.flatMap((r) => r.lrSearch.map((l) => l.lr)))].sort((a, b) => a - b);
+    const points = grid.map((lr) => {
+      const values = runs.map((r) => r.lrSearch.find((l) => l.lr === lr)?.valAccuracy ?? NaN);
+      return { lr, values, mean: mean(values), std: std(values) };
+    });
+    const best = points.reduce((a, b) => (b.mean > a.mean ? b : a));
+    const worst = points.reduce((a, b) => (b.mean < a.mean ? b : a));
+    const contrast = claimGreater({
+      claim: `${strategy}: the best learning rate of the grid beats the worst on validation`,
+      a: { label: `lr ${best.lr}`, values: best.values },
+      b: { label: `lr ${worst.lr}`, values: worst.values },
+      paired: true,
+    });
+    const chosen = runs.map((r) => r.lr);
+    const atEdge = grid.length < 3 ? chosen.length : chosen.filter((lr) => lr === grid[0] || lr === grid[grid.length - 1]).length;
+    return { strategy, grid, points, chosen, atEdge, contrast };
+  });
+}
+
+/** Plots validation accuracy against the learning rate (mean ± std over seeds), one line per strategy. */
+export function showLrSearch(rows: ResultRow[], title = 'Validation accuracy against the learning rate'): LrSearchSummary[] {
+  const summary = lrSearchSummary(rows);
+  const fig = lrSearchFigure(
+    summary.flatMap((s) => s.points.map((p) => ({ strategy: s.strategy, lr: p.lr, mean: p.mean, std: p.std }))),
+    title,
+  );
+  showPlot(fig.data as Parameters<typeof showPlot>[0], fig.layout as Parameters<typeof showPlot>[1]);
+  return summary;
+}
+
+/**
+ * A sentence for a claim, chosen by its verdict, with its evidence: e.g.
+ * `claimSentence(c, { holds: 'freezing beats scratch', doesNotHold: 'scratch beats freezing', inconclusive: 'freezing and scratch cannot be told apart' })`.
+ * With fewer than MIN_SEEDS seeds no verdict is drawn: the sentence reports the measurement as indicative only.
+ */
+export function claimSentence(c: Claim, say: { holds: string; doesNotHold: string; inconclusive: string }): string {
+  if (c.seeds < MIN_SEEDS) return `Whether ${c.claim} needs ${MIN_SEEDS} seeds to say; this run measured ${c.evidence} (${c.note ?? 'indicative only'})`;
+  const text = c.verdict === 'holds' ? say.holds : c.verdict === 'does not hold' ? say.doesNotHold : say.inconclusive;
+  return `${text} (${c.evidence}; ${c.seeds} seeds; ${c.note ?? ''})`;
 }

@@ -4,5 +4,6 @@ export * from './schedule';
 export { type TrainData, isImageArrays, takeRows, arrayBatches } from './batches';
 export * from './loop';
 export * from './protocol';
+export { runCell, sourceTaskAccuracy } from './lr-search';
 export * from './experiments';
 export { FeatureCache, headOnFeatures } from './feature-cache';

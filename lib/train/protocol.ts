@@ -16,14 +16,10 @@ import type { ImageArrays } from '../data/types';
 import { loadTarget, subsetPerClass, type TargetData, type TargetReadOptions } from '../data/target';
 import { loadView, type ViewName } from '../data/embedded';
 import { DEFAULT_SOURCE, loadSourceModel, type SourceModel } from '../models/source';
-import { buildTransferModel, extractFeatures, type Strategy, type TransferModel, type TransferOptions } from '../models/transfer';
+import type { Strategy, TransferOptions } from '../models/transfer';
 import type { BatchNormMode } from '../models/batchnorm';
-import { OUTPUT_LAYER } from '../models/zoo';
-import { takeRows } from './batches';
-import { train, predict, type History } from './loop';
-import { accuracy, f1Score } from './metrics';
 import { makeProgressBar, type ProgressLike } from './show';
-import { FeatureCache, headOnFeatures } from './feature-cache';
+import type { FeatureCache } from './feature-cache';
 
 /** The protocol, as written in every result row. */
 export const PROTOCOL =
@@ -36,9 +32,14 @@ export const PROTOCOL_VERSION = 'fair-v2';
 /** What a run trains: a lecture strategy, or a linear probe (a linear head on the source's pooled features at a cut). */
 export type RunStrategy = Strategy | 'probe';
 
-/** Default learning-rate grids: networks that train their convolutions, and heads on frozen features (cheap, so wider). */
-export const LR_GRID_NETWORK: readonly number[] = quickOr([1e-3, 3e-3, 1e-2], [1e-3, 3e-3]);
+/**
+ * Default learning-rate grids, measured wide enough that the choice lies inside them (docs/training.md): heads on
+ * frozen features (cheap, so a wide grid) and networks that train their convolutions; fine-tuning's copied base
+ * learns at 0.1 × these, so its grid sits one step higher.
+ */
 export const LR_GRID_HEAD: readonly number[] = quickOr([1e-3, 3e-3, 1e-2, 3e-2, 1e-1], [3e-3, 3e-2]);
+export const LR_GRID_NETWORK: readonly number[] = quickOr([1e-3, 3e-3, 1e-2], [1e-3, 3e-3]);
+export const LR_GRID_FINETUNE: readonly number[] = quickOr([3e-3, 1e-2, 3e-2], [3e-3, 1e-2]);
 
 /** The training budget every strategy gets. */
 export interface Budget {
@@ -61,8 +62,12 @@ export interface ExperimentOptions {
   /** A count K (seeds 1..K) or explicit seeds. */
   seeds: number | number[];
   budget?: Budget;
-  /** Learning rates tried: one grid for all, or one per strategy (default LR_GRID_HEAD for frozen bases, LR_GRID_NETWORK otherwise). */
+  /** Learning rates tried: one grid for all, or one per strategy (defaults: LR_GRID_HEAD for frozen bases, LR_GRID_FINETUNE, LR_GRID_NETWORK). */
   lrGrid?: readonly number[] | Partial<Record<RunStrategy, readonly number[]>>;
+  /** Instead of a search, each strategy uses the learning rate it chose for the same seed in these rows (e.g. at another m). */
+  lrFrom?: ResultRow[];
+  /** Rows measured before under the same protocol (same source, target, budget and data), taken instead of re-running. */
+  reuse?: ResultRow[];
   /** Validation images per class drawn from the target's training images (default 20; quick 5). */
   valPerClass?: number;
   /** Test images per class (default: all of the target's test split; quick 20). */
@@ -140,7 +145,7 @@ export interface Context {
   sourceTest: ImageArrays | null;
   budget: Required<Budget>;
   valPerClass: number;
-  grid: (s: RunStrategy, frozenBase: boolean) => readonly number[];
+  grid: (spec: RunSpec) => readonly number[];
   opts: ExperimentOptions;
   /** Frozen features per cut, for the target's pool and test images. */
   caches: Map<string, { pool: FeatureCache; test: FeatureCache }>;
@@ -184,11 +189,18 @@ export async function makeContext(opts: ExperimentOptions, maxM: number): Promis
       `target ${target.name}: images ${target.train.height}×${target.train.width}×${target.train.channels} but source ${source.name} expects [${inputShape}]`,
     );
   }
-  const grid = (s: RunStrategy, frozenBase: boolean): readonly number[] => {
+  const grid = (spec: RunSpec): readonly number[] => {
+    if (opts.lrFrom) {
+      const chosen = opts.lrFrom.find((r) => r.strategy === spec.strategy && r.seed === spec.seed);
+      if (!chosen) throw new Error(`lrFrom: no row for ${spec.strategy} with seed ${spec.seed} to take a learning rate from`);
+      return [chosen.lr];
+    }
     const g = opts.lrGrid;
     if (Array.isArray(g)) return g as readonly number[];
-    const own = g ? (g as Partial<Record<RunStrategy, readonly number[]>>)[s] : undefined;
-    return own ?? (frozenBase ? LR_GRID_HEAD : LR_GRID_NETWORK);
+    const own = g ? (g as Partial<Record<RunStrategy, readonly number[]>>)[spec.strategy] : undefined;
+    if (own) return own;
+    if (isFrozenWhole(spec)) return LR_GRID_HEAD;
+    return spec.strategy === 'finetune' ? LR_GRID_FINETUNE : LR_GRID_NETWORK;
   };
   const sourceTest = typeof opts.sourceTest === 'string' ? await loadView(opts.sourceTest, { split: 'val', imgSize: inputShape[0], channels: inputShape[2] as 1 | 3 }) : opts.sourceTest ?? null;
   return {
@@ -245,127 +257,3 @@ export function transferOptionsOf(ctx: Context, spec: RunSpec, numClasses: numbe
   };
 }
 
-/**
- * Source-task accuracy of a trained base with the source's own output layer w put back on its features: how much
- * of the source task the (fine-tuned) features still solve. Null when the base is not cut where w reads.
- */
-export async function sourceTaskAccuracy(tm: TransferModel, source: tf.LayersModel, sourceTest: ImageArrays): Promise<number | null> {
-  const out = source.layers.find((l) => l.name === OUTPUT_LAYER);
-  if (!out) return null;
-  let feeding = out.inboundNodes[0].inboundLayers[0];
-  while (feeding.getClassName() === 'Dropout') feeding = feeding.inboundNodes[0].inboundLayers[0];
-  if (feeding.name !== tm.cutAt) return null;
-  const [kernel, bias] = out.getWeights();
-  const features = extractFeatures(tm.base, sourceTest, 128);
-  const predicted = tf.tidy(() => tf.argMax(tf.add(tf.matMul(features, kernel), bias), -1).dataSync() as Int32Array);
-  features.dispose();
-  return accuracy(sourceTest.labels, predicted);
-}
-
-/** What one learning rate gave. */
-interface Trial {
-  tm: TransferModel;
-  lr: number;
-  history: History;
-  valAccuracy: number;
-  valLoss: number;
-}
-
-/** Trains one transfer model at one learning rate with the budget; a frozen base trains its head on cached features. */
-async function trainTrial(ctx: Context, spec: RunSpec, data: RunData, lr: number): Promise<Trial> {
-  const tm = buildTransferModel(ctx.source.model, transferOptionsOf(ctx, spec, data.numClasses));
-  const h = await train(tm.cacheFeatures ? headOnFeatures(tm) : tm, data.cached ? data.cached.train : data.train, {
-    epochs: Math.min(ctx.budget.rounds, data.steps),
-    steps: data.steps,
-    lr,
-    batchSize: data.batchSize,
-    seed: spec.seed,
-    valData: data.cached ? data.cached.val : data.val,
-    earlyStopping: { patience: Infinity, monitor: 'val_accuracy', restoreBest: true },
-    progress: false,
-  });
-  const at = (h.bestEpoch ?? h.epochs.length) - 1;
-  return { tm, lr, history: h, valAccuracy: h.history.val_accuracy[at], valLoss: h.history.val_loss[at] };
-}
-
-/** The images (or cached features) of one cell. */
-interface RunData {
-  train: ImageArrays;
-  val: ImageArrays;
-  cached: { train: ImageArrays; val: ImageArrays; test: ImageArrays } | null;
-  numClasses: number;
-  steps: number;
-  batchSize: number;
-}
-
-/** The cached features of a cell, when its transfer model has a fully frozen base. */
-function cachedData(ctx: Context, spec: RunSpec, rows: { train: number[]; val: number[] }): RunData['cached'] {
-  const numClasses = ctx.target.train.classes.length;
-  const opts = transferOptionsOf(ctx, spec, numClasses);
-  if (!opts.cacheFeatures) return null;
-  const probe = buildTransferModel(ctx.source.model, { ...opts, seed: 0 });
-  let caches = ctx.caches.get(probe.cutAt);
-  if (!caches) ctx.caches.set(probe.cutAt, (caches = { pool: new FeatureCache(ctx.target.train), test: new FeatureCache(ctx.test) }));
-  const out = { train: caches.pool.take(probe.base, rows.train), val: caches.pool.take(probe.base, rows.val), test: caches.test.take(probe.base) };
-  probe.dispose();
-  return out;
-}
-
-/** One cell of an experiment: for each lr of the grid, train with the budget and keep the best; then test once. */
-export async function runCell(ctx: Context, spec: RunSpec, rows: { train: number[]; val: number[] }): Promise<ResultRow> {
-  const numClasses = ctx.target.train.classes.length;
-  const batchSize = Math.min(ctx.budget.batchSize, rows.train.length);
-  const steps = Math.max(ctx.budget.steps, Math.ceil((ctx.budget.minEpochs * rows.train.length) / batchSize));
-  const cached = cachedData(ctx, spec, rows);
-  const data: RunData = { train: takeRows(ctx.target.train, rows.train), val: takeRows(ctx.target.train, rows.val), cached, numClasses, steps, batchSize };
-  let best: Trial | null = null;
-  const lrSearch: ResultRow['lrSearch'] = [];
-  for (const lr of ctx.grid(spec.strategy, cached !== null)) {
-    const trial = await trainTrial(ctx, spec, data, lr);
-    lrSearch.push({ lr, valAccuracy: trial.valAccuracy, valLoss: trial.valLoss });
-    ctx.tick(`${spec.strategy} m=${spec.m} seed=${spec.seed} lr=${lr}${spec.label ? ` cut=${spec.label}` : ''}`);
-    const better = best === null || trial.valAccuracy > best.valAccuracy || (trial.valAccuracy === best.valAccuracy && trial.valLoss < best.valLoss);
-    if (better) {
-      best?.tm.dispose();
-      best = trial;
-    } else trial.tm.dispose();
-  }
-  if (!best) throw new Error(`experiment: empty learning-rate grid for ${spec.strategy}`);
-  const predicted = cached ? await predict(headOnFeatures(best.tm), cached.test, { batchSize: 256 }) : await predict(best.tm, ctx.test, { batchSize: 128 });
-  const row = rowOf(ctx, spec, best, lrSearch, predicted, data);
-  row.sourceAccuracy = ctx.sourceTest ? await sourceTaskAccuracy(best.tm, ctx.source.model, ctx.sourceTest) : null;
-  best.tm.dispose();
-  return row;
-}
-
-function rowOf(ctx: Context, spec: RunSpec, best: Trial, lrSearch: ResultRow['lrSearch'], predicted: Int32Array, data: RunData): ResultRow {
-  const numClasses = data.numClasses;
-  const group = best.tm.paramGroups.find((g) => g.name === 'base');
-  return {
-    strategy: spec.strategy,
-    m: spec.m,
-    seed: spec.seed,
-    lr: best.lr,
-    accuracy: accuracy(ctx.test.labels, predicted),
-    macroF1: f1Score(ctx.test.labels, predicted, { average: 'macro', numClasses, zeroDivision: 0 }),
-    seconds: Math.round(best.history.seconds * 100) / 100,
-    steps: data.steps,
-    valAccuracy: best.valAccuracy,
-    lrSearch,
-    valCurve: best.history.epochs.map((e) => ({ step: e.steps, valAccuracy: e.val_accuracy ?? NaN })),
-    cutAt: spec.label ?? best.tm.cutAt,
-    trainableParams: best.tm.trainableParams,
-    sourceAccuracy: null,
-    baseLrScale: group && group.variables.length > 0 ? group.lrScale : null,
-    batchNorm: best.tm.batchNorm,
-    source: ctx.source.name,
-    target: ctx.target.name,
-    trainImages: data.train.labels.length,
-    valImages: data.val.labels.length,
-    testImages: ctx.test.labels.length,
-    batchSize: data.batchSize,
-    protocol: PROTOCOL_VERSION,
-    protocolText: PROTOCOL,
-    backend: tf.getBackend(),
-  };
-}

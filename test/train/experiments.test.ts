@@ -177,6 +177,27 @@ test('cutSweep: AnB, AnB+ and the probe at each cut, scratch once per seed; rows
   source.dispose();
 });
 
+test('reuse takes earlier rows instead of re-running them; lrFrom takes each seed\'s chosen rate instead of a search', async () => {
+  const source = tinySource(9);
+  const target = { name: 'corners', train: corners(12, 2, 12), test: corners(3, 2, 13) };
+  const base = { source, target, budget: { steps: 3, rounds: 1 }, valPerClass: 3, progress: false } as const;
+  const first = await compareStrategies({ ...base, strategies: ['scratch', 'finetune'], mPerClass: 3, seeds: [1, 2], lrGrid: [1e-2, 3e-2] });
+  let ran = 0;
+  const again = await compareStrategies({ ...base, strategies: ['scratch', 'finetune'], mPerClass: [3, 6], seeds: [1, 2], lrFrom: first.rows, reuse: first.rows, onRow: () => void ran++ });
+  assert.equal(ran, 4, 'only the m = 6 cells run');
+  for (const r of again.rows.filter((x) => x.m === 3)) assert.ok(first.rows.includes(first.rows.find((f) => f.strategy === r.strategy && f.seed === r.seed && f.accuracy === r.accuracy)!));
+  for (const r of again.rows.filter((x) => x.m === 6)) {
+    assert.deepEqual(r.lrSearch.map((l) => l.lr), [first.rows.find((f) => f.strategy === r.strategy && f.seed === r.seed)!.lr]);
+  }
+  // a sweep reuses the scratch row and the rows at the feature layer (everything copied = plain freeze / finetune)
+  let sweepRan = 0;
+  const sweep = await cutSweep({ ...base, m: 3, seeds: [1, 2], strategies: ['scratch', 'finetune'], lrGrid: [1e-2, 3e-2], reuse: first.rows, onRow: () => void sweepRan++ });
+  assert.equal(sweepRan, 2, 'only AnB+ at block1_pool runs, once per seed');
+  assert.equal(sweep.rows.find((r) => r.strategy === 'scratch' && r.seed === 1)!.cutAt, 'none');
+  await assert.rejects(compareStrategies({ ...base, strategies: ['freeze'], mPerClass: 3, seeds: [1], lrFrom: first.rows }), /lrFrom: no row for freeze with seed 1/);
+  source.dispose();
+});
+
 test('a frozen base trained on cached features gives the same weights and validation curve as through the base', async () => {
   const source = tinySource(6);
   const pool = corners(12, 2, 8);
