@@ -239,7 +239,7 @@ export function claimSimilar(claim: string, a: SummaryRow, b: SummaryRow, tolera
   return claimClose({ claim, a: { label: labels[0], values: a.values }, b: { label: labels[1], values: b.values }, tolerance, paired: true });
 }
 
-/** The learning-rate search of one strategy over seeds: validation accuracy per lr (mean ± std) and where the choices fell. */
+/** The learning-rate search of one strategy over seeds: validation accuracy per lr (mean ± std) and where the best lies. */
 export interface LrSearchSummary {
   strategy: RunStrategy;
   grid: number[];
@@ -247,9 +247,10 @@ export interface LrSearchSummary {
   points: Array<{ lr: number; values: number[]; mean: number; std: number }>;
   /** The lr each seed chose. */
   chosen: number[];
-  /** Seeds whose choice is the grid's smallest or largest value. */
-  atEdge: number;
-  /** "the best lr beats the worst" by lib/stats' rule (paired by seed): inconclusive means the grid is flat. */
+  /** The lr with the highest mean validation accuracy, and whether it is the grid's smallest or largest value. */
+  bestLr: number;
+  bestAtEdge: boolean;
+  /** "the best lr beats its neighbour in the grid" by lib/stats' rule (paired by seed): at an edge, holds = widen the grid. */
   contrast: Claim;
 }
 
@@ -263,17 +264,15 @@ export function lrSearchSummary(rows: ResultRow[]): LrSearchSummary[] {
       const values = runs.map((r) => r.lrSearch.find((l) => l.lr === lr)?.valAccuracy ?? NaN);
       return { lr, values, mean: mean(values), std: std(values) };
     });
-    const best = points.reduce((a, b) => (b.mean > a.mean ? b : a));
-    const worst = points.reduce((a, b) => (b.mean < a.mean ? b : a));
+    const at = points.reduce((best, p, i) => (p.mean > points[best].mean ? i : best), 0);
+    const neighbour = points[at === 0 ? Math.min(1, points.length - 1) : at - 1];
     const contrast = claimGreater({
-      claim: `${strategy}: the best learning rate of the grid beats the worst on validation`,
-      a: { label: `lr ${best.lr}`, values: best.values },
-      b: { label: `lr ${worst.lr}`, values: worst.values },
+      claim: `${strategy}: lr ${points[at].lr} beats lr ${neighbour.lr} on validation`,
+      a: { label: `lr ${points[at].lr}`, values: points[at].values },
+      b: { label: `lr ${neighbour.lr}`, values: neighbour.values },
       paired: true,
     });
-    const chosen = runs.map((r) => r.lr);
-    const atEdge = grid.length < 3 ? chosen.length : chosen.filter((lr) => lr === grid[0] || lr === grid[grid.length - 1]).length;
-    return { strategy, grid, points, chosen, atEdge, contrast };
+    return { strategy, grid, points, chosen: runs.map((r) => r.lr), bestLr: points[at].lr, bestAtEdge: grid.length < 3 || at === 0 || at === grid.length - 1, contrast };
   });
 }
 
