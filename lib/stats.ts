@@ -110,6 +110,11 @@ function signed(v: number): string {
   return `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 }
 
+/** "freeze 0.720 ± 0.010 vs scratch 0.270 ± 0.020". */
+function pairEvidence(a: LabelledValues, b: LabelledValues, digits = 3): string {
+  return `${a.label} ${formatMeanStd(a.values, digits)} vs ${b.label} ${formatMeanStd(b.values, digits)}`;
+}
+
 /** A labelled sample (one value per seed). */
 export interface LabelledValues {
   label: string;
@@ -122,15 +127,7 @@ export interface LabelledValues {
  */
 export function claimGreater(opts: { claim: string; a: LabelledValues; b: LabelledValues; paired?: boolean; digits?: number }): Claim {
   const d = differenceOfMeans(opts.a.values, opts.b.values, { paired: opts.paired });
-  const { verdict, note } = verdictGreater(d);
-  const digits = opts.digits ?? 3;
-  return {
-    claim: opts.claim,
-    evidence: `${opts.a.label} ${formatMeanStd(opts.a.values, digits)} vs ${opts.b.label} ${formatMeanStd(opts.b.values, digits)}`,
-    seeds: d.n,
-    verdict,
-    note,
-  };
+  return { claim: opts.claim, evidence: pairEvidence(opts.a, opts.b, opts.digits), seeds: d.n, ...verdictGreater(d) };
 }
 
 /** The claim "the values lie within ±tolerance of `expected`" (e.g. a fitted slope near the theory's −1). */
@@ -149,13 +146,5 @@ export function claimWithin(opts: { claim: string; label: string; values: readon
 /** The claim "a and b differ by at most ±tolerance" (e.g. two strategies that train the same head land together). */
 export function claimClose(opts: { claim: string; a: LabelledValues; b: LabelledValues; tolerance: number; paired?: boolean; digits?: number }): Claim {
   const d = differenceOfMeans(opts.a.values, opts.b.values, { paired: opts.paired });
-  const { verdict, note } = verdictWithin(d.diff, d.spread, d.n, 0, opts.tolerance);
-  const digits = opts.digits ?? 3;
-  return {
-    claim: opts.claim,
-    evidence: `${opts.a.label} ${formatMeanStd(opts.a.values, digits)} vs ${opts.b.label} ${formatMeanStd(opts.b.values, digits)}`,
-    seeds: d.n,
-    verdict,
-    note,
-  };
+  return { claim: opts.claim, evidence: pairEvidence(opts.a, opts.b, opts.digits), seeds: d.n, ...verdictWithin(d.diff, d.spread, d.n, 0, opts.tolerance) };
 }

@@ -4,7 +4,7 @@
  * makes from them (lib/data/subset.ts: one seeded permutation per class, cut into consecutive slices).
  */
 import * as path from 'path';
-import { QUICK } from '../config';
+import { isQuick } from '../config';
 import { Rng } from '../random';
 import type { ImageArrays } from './types';
 import { loadView, type ViewName } from './embedded';
@@ -83,7 +83,7 @@ export async function loadTarget(
   if ((TARGET_VIEWS as readonly string[]).includes(target)) {
     const view = { imgSize: h, channels: c as 1 | 3 };
     // Quick mode keeps only 100 images per class of a view unless asked for more: ask for what the runs need.
-    const quickPool = QUICK && needPerClass !== undefined ? { mPerClass: needPerClass, seed: 0 } : {};
+    const quickPool = isQuick() && needPerClass !== undefined ? { mPerClass: needPerClass, seed: 0 } : {};
     return {
       name: target,
       train: await loadView(target as ViewName, { split: 'train', ...view, ...quickPool }),

@@ -14,7 +14,8 @@ import { blockOf } from '../models/transfer';
 import { FEATURE_LAYER, OUTPUT_LAYER } from '../models/zoo';
 import { claimClose, claimGreater, mean, MIN_SEEDS, std, type Claim } from '../stats';
 import { accuracyByMFigure, cutSweepFigure, lrSearchFigure } from '../display/figures/accuracy';
-import { showPlot } from '../display';
+import { showPlot } from '../display/plot';
+import { interruptible } from '../interrupt';
 import { reusableRow, runCell } from './lr-search';
 import { closeContext, makeContext, seedList, startProgress, type Context, type ExperimentOptions, type ResultRow, type RunSpec, type RunStrategy } from './protocol';
 
@@ -96,28 +97,35 @@ function experimentResult(rows: ResultRow[], extra: Array<keyof ResultRow>, figu
   };
 }
 
-/** Runs `specs(seed)` for every seed (one split per seed), with a progress bar whose total is known before it starts. */
-async function runAll(ctx: Context, seeds: number[], m: number | number[], specs: (seed: number) => RunSpec[], label: string): Promise<ResultRow[]> {
+/**
+ * Runs `specs(seed)` for every seed (one split per seed), with a progress bar whose total is known before it starts;
+ * interruptible (Stop in a notebook): the rows measured so far are the partial result.
+ */
+async function runAll(ctx: Context, seeds: number[], m: number | number[], specs: (seed: number) => RunSpec[], label: string, what: string): Promise<ResultRow[]> {
   const ms = Array.isArray(m) ? m : [m];
+  ctx.firstSeed = seeds[0];
   const plan = seeds.map((seed) => {
     const splits = new Map(ms.map((mm) => [mm, splitRows(ctx.target.train, mm, ctx.valPerClass, seed)]));
     return { splits, specs: specs(seed).map((spec) => ({ spec, reused: reusableRow(ctx, spec, splits.get(spec.m)!) })) };
   });
   const total = plan.reduce((s, p) => s + p.specs.reduce((t, { spec, reused }) => t + (reused ? 0 : ctx.grid(spec).length), 0), 0);
+  const cells = plan.reduce((s, p) => s + p.specs.length, 0);
   startProgress(ctx, total, label);
-  const rows: ResultRow[] = [];
+  const rows = ctx.rowsSoFar;
   try {
-    for (const { splits, specs: list } of plan) {
-      for (const { spec, reused } of list) {
-        const row = reused ?? (await runCell(ctx, spec, splits.get(spec.m)!));
-        rows.push(row);
-        if (!reused) ctx.opts.onRow?.(row);
+    await interruptible(what, () => `after ${rows.length} of ${cells} cells`, async () => {
+      for (const { splits, specs: list } of plan) {
+        for (const { spec, reused } of list) {
+          const row = reused ?? (await runCell(ctx, spec, splits.get(spec.m)!));
+          rows.push(row);
+          if (!reused) ctx.opts.onRow?.(row);
+        }
       }
-    }
+    });
   } finally {
     closeContext(ctx);
   }
-  return rows;
+  return [...rows];
 }
 
 /** Options of compareStrategies. */
@@ -143,7 +151,7 @@ export async function compareStrategies(opts: CompareOptions): Promise<CompareRe
   const seeds = seedList(opts.seeds);
   const ctx = await makeContext(opts, Math.max(...ms));
   const name = `${ctx.source.name} → ${ctx.target.name}`;
-  const rows = await runAll(ctx, seeds, ms, (seed) => ms.flatMap((m) => strategies.map((strategy) => ({ strategy, m, seed, cutAt: opts.cutAt }))), 'compare');
+  const rows = await runAll(ctx, seeds, ms, (seed) => ms.flatMap((m) => strategies.map((strategy) => ({ strategy, m, seed, cutAt: opts.cutAt }))), 'compare', 'kit.compareStrategies');
   rows.sort((a, b) => strategies.indexOf(a.strategy) - strategies.indexOf(b.strategy) || a.m - b.m || a.seed - b.seed);
   return experimentResult(rows, [], (s) => accuracyByMFigure(s, `${name}: accuracy against m`));
 }
@@ -209,7 +217,7 @@ export async function cutSweep(opts: CutSweepOptions): Promise<CompareResult> {
     }
   }
   const name = `${ctx.source.name} → ${ctx.target.name}, m = ${opts.m}`;
-  const rows = await runAll(ctx, seeds, opts.m, (seed) => cutSpecs(strategies, cuts, opts.m, seed), 'cut sweep');
+  const rows = await runAll(ctx, seeds, opts.m, (seed) => cutSpecs(strategies, cuts, opts.m, seed), 'cut sweep', 'kit.cutSweep');
   const order = ['none', ...cuts];
   rows.sort((a, b) => strategies.indexOf(a.strategy) - strategies.indexOf(b.strategy) || order.indexOf(a.cutAt) - order.indexOf(b.cutAt) || a.seed - b.seed);
   return experimentResult(rows, ['cutAt'], (s) => cutSweepFigure(s, cuts, `${name}: accuracy against the cut (Yosinski et al. 2014)`));

@@ -9,10 +9,12 @@ import type { ImageArrays } from '../data/types';
 import { buildTransferModel, extractFeatures, type TransferModel } from '../models/transfer';
 import { FEATURE_LAYER, OUTPUT_LAYER } from '../models/zoo';
 import { takeRows } from './batches';
-import { train, predict, type History } from './loop';
+import { predict } from './evaluate';
+import { train, type History } from './loop';
 import { accuracy, f1Score } from './metrics';
 import { FeatureCache, headOnFeatures } from './feature-cache';
-import { PROTOCOL, PROTOCOL_VERSION, transferOptionsOf, type Context, type ResultRow, type RunSpec } from './protocol';
+import { pausePoint } from '../interrupt';
+import { cellKey, PROTOCOL, PROTOCOL_VERSION, transferOptionsOf, type Context, type ResultRow, type RunSpec } from './protocol';
 
 /**
  * Source-task accuracy of a trained base with the source's own output layer w put back on its features: how much
@@ -44,8 +46,8 @@ interface Trial {
 async function trainTrial(ctx: Context, spec: RunSpec, data: RunData, lr: number): Promise<Trial> {
   const tm = buildTransferModel(ctx.source.model, transferOptionsOf(ctx, spec, data.numClasses));
   const h = await train(tm.cacheFeatures ? headOnFeatures(tm) : tm, data.cached ? data.cached.train : data.train, {
-    epochs: Math.min(ctx.budget.rounds, data.steps),
     steps: data.steps,
+    rounds: Math.min(ctx.budget.rounds, data.steps),
     lr,
     batchSize: data.batchSize,
     seed: spec.seed,
@@ -104,6 +106,7 @@ export async function runCell(ctx: Context, spec: RunSpec, rows: { train: number
   let best: Trial | null = null;
   const lrSearch: ResultRow['lrSearch'] = [];
   for (const lr of ctx.grid(spec)) {
+    await pausePoint(() => ctx.rowsSoFar);
     const trial = await trainTrial(ctx, spec, data, lr);
     lrSearch.push({ lr, valAccuracy: trial.valAccuracy, valLoss: trial.valLoss });
     ctx.tick(`${spec.strategy} m=${spec.m} seed=${spec.seed} lr=${lr}${spec.label ? ` cut=${spec.label}` : ''}`);
@@ -114,6 +117,7 @@ export async function runCell(ctx: Context, spec: RunSpec, rows: { train: number
     } else trial.tm.dispose();
   }
   if (!best) throw new Error(`experiment: empty learning-rate grid for ${spec.strategy}`);
+  if (ctx.opts.lrSearch === 'first-seed' && spec.seed === ctx.firstSeed) ctx.firstChoice.set(cellKey(spec), best.lr);
   const predicted = cached ? await predict(headOnFeatures(best.tm), cached.test, { batchSize: 256 }) : await predict(best.tm, ctx.test, { batchSize: 128 });
   const row = rowOf(ctx, spec, best, lrSearch, predicted, data);
   row.sourceAccuracy = ctx.sourceTest ? await sourceTaskAccuracy(best.tm, ctx.source.model, ctx.sourceTest) : null;

@@ -11,14 +11,14 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { QUICK, quickOr } from '../config';
+import { isQuick, quickOr } from '../config';
 import type { ImageArrays } from '../data/types';
 import { loadTarget, subsetPerClass, type TargetData, type TargetReadOptions } from '../data/target';
 import { loadView, type ViewName } from '../data/embedded';
 import { DEFAULT_SOURCE, loadSourceModel, type SourceModel } from '../models/source';
 import type { Strategy, TransferOptions } from '../models/transfer';
 import type { BatchNormMode } from '../models/batchnorm';
-import { makeProgressBar, type ProgressLike } from './show';
+import { progressBar, type ProgressBar } from '../display/progress';
 import type { FeatureCache } from './feature-cache';
 
 /** The protocol, as written in every result row. */
@@ -33,13 +33,15 @@ export const PROTOCOL_VERSION = 'fair-v2';
 export type RunStrategy = Strategy | 'probe';
 
 /**
- * Default learning-rate grids, measured wide enough that the choice lies inside them (docs/training.md): heads on
- * frozen features (cheap, so a wide grid) and networks that train their convolutions; fine-tuning's copied base
- * learns at 0.1 × these, so its grid sits one step higher.
+ * The default learning-rate grid of a run, measured wide enough that the choice lies inside it (docs/training.md):
+ * heads on frozen features are cheap, so their grid is wide; fine-tuning's copied base learns at 0.1 × the rate, so
+ * its grid sits one step higher than that of the other networks that train their convolutions.
  */
-export const LR_GRID_HEAD: readonly number[] = quickOr([1e-3, 3e-3, 1e-2, 3e-2, 1e-1], [3e-3, 3e-2]);
-export const LR_GRID_NETWORK: readonly number[] = quickOr([1e-3, 3e-3, 1e-2], [1e-3, 3e-3]);
-export const LR_GRID_FINETUNE: readonly number[] = quickOr([3e-3, 1e-2, 3e-2], [3e-3, 1e-2]);
+export function defaultLrGrid(kind: 'head' | 'finetune' | 'network'): readonly number[] {
+  if (kind === 'head') return quickOr([1e-3, 3e-3, 1e-2, 3e-2, 1e-1], [3e-3, 3e-2]);
+  if (kind === 'finetune') return quickOr([3e-3, 1e-2, 3e-2], [3e-3, 1e-2]);
+  return quickOr([1e-3, 3e-3, 1e-2], [1e-3, 3e-3]);
+}
 
 /** The training budget every strategy gets. */
 export interface Budget {
@@ -62,12 +64,14 @@ export interface ExperimentOptions {
   /** A count K (seeds 1..K) or explicit seeds. */
   seeds: number | number[];
   budget?: Budget;
-  /** Learning rates tried: one grid for all, or one per strategy (defaults: LR_GRID_HEAD for frozen bases, LR_GRID_FINETUNE, LR_GRID_NETWORK). */
+  /** Learning rates tried: one grid for all, or one per strategy (default: `defaultLrGrid` by kind of run). */
   lrGrid?: readonly number[] | Partial<Record<RunStrategy, readonly number[]>>;
   /** Instead of a search, each strategy uses the learning rate it chose for the same seed in these rows (e.g. at another m). */
   lrFrom?: ResultRow[];
   /** Rows measured before under the same protocol (same source, target, budget and data), taken instead of re-running. */
   reuse?: ResultRow[];
+  /** 'every-seed' (default): each seed searches its own rate; 'first-seed': the first seed searches, the others keep its choice. */
+  lrSearch?: 'every-seed' | 'first-seed';
   /** Validation images per class drawn from the target's training images (default 20; quick 5). */
   valPerClass?: number;
   /** Test images per class (default: all of the target's test split; quick 20). */
@@ -149,7 +153,12 @@ export interface Context {
   opts: ExperimentOptions;
   /** Frozen features per cut, for the target's pool and test images. */
   caches: Map<string, { pool: FeatureCache; test: FeatureCache }>;
-  bar: ProgressLike | null;
+  bar: ProgressBar | null;
+  /** The rows measured so far (an interrupt's partial result). */
+  rowsSoFar: ResultRow[];
+  /** With lrSearch 'first-seed': the rate each (strategy, m, cut) chose on the first seed. */
+  firstChoice: Map<string, number>;
+  firstSeed: number | null;
   tick: (label: string) => void;
 }
 
@@ -195,19 +204,23 @@ export async function makeContext(opts: ExperimentOptions, maxM: number): Promis
       if (!chosen) throw new Error(`lrFrom: no row for ${spec.strategy} with seed ${spec.seed} to take a learning rate from`);
       return [chosen.lr];
     }
+    if (opts.lrSearch === 'first-seed' && ctxRef.firstSeed !== null && spec.seed !== ctxRef.firstSeed) {
+      const first = ctxRef.firstChoice.get(cellKey(spec));
+      if (first !== undefined) return [first];
+      return [NaN]; // planned before the first seed ran: one run, its rate known by then
+    }
     const g = opts.lrGrid;
     if (Array.isArray(g)) return g as readonly number[];
     const own = g ? (g as Partial<Record<RunStrategy, readonly number[]>>)[spec.strategy] : undefined;
     if (own) return own;
-    if (isFrozenWhole(spec)) return LR_GRID_HEAD;
-    return spec.strategy === 'finetune' ? LR_GRID_FINETUNE : LR_GRID_NETWORK;
+    return defaultLrGrid(isFrozenWhole(spec) ? 'head' : spec.strategy === 'finetune' ? 'finetune' : 'network');
   };
   const sourceTest = typeof opts.sourceTest === 'string' ? await loadView(opts.sourceTest, { split: 'val', imgSize: inputShape[0], channels: inputShape[2] as 1 | 3 }) : opts.sourceTest ?? null;
-  return {
+  const ctxRef: Context = {
     source,
     target,
-    test: subsetPerClass(target.test, opts.testPerClass ?? (QUICK ? 20 : undefined), 0),
-    sourceTest: sourceTest ? subsetPerClass(sourceTest, opts.testPerClass ?? (QUICK ? 20 : undefined), 0) : null,
+    test: subsetPerClass(target.test, opts.testPerClass ?? (isQuick() ? 20 : undefined), 0),
+    sourceTest: sourceTest ? subsetPerClass(sourceTest, opts.testPerClass ?? (isQuick() ? 20 : undefined), 0) : null,
     budget: {
       steps: opts.budget?.steps ?? quickOr(150, 12),
       minEpochs: opts.budget?.minEpochs ?? quickOr(10, 0),
@@ -219,14 +232,18 @@ export async function makeContext(opts: ExperimentOptions, maxM: number): Promis
     opts,
     caches: new Map(),
     bar: null,
+    rowsSoFar: [],
+    firstChoice: new Map(),
+    firstSeed: null,
     tick: () => undefined,
   };
+  return ctxRef;
 }
 
 /** Starts the outer progress bar once the number of runs is known. */
 export function startProgress(ctx: Context, total: number, label: string): void {
   if (ctx.opts.progress === false) return;
-  const bar = makeProgressBar(total, label, 'run');
+  const bar = progressBar(total, label, 'run');
   let done = 0;
   ctx.bar = bar;
   ctx.tick = (what: string) => bar.update(++done, { run: what });
@@ -236,6 +253,11 @@ export function startProgress(ctx: Context, total: number, label: string): void 
 export function closeContext(ctx: Context): void {
   ctx.bar?.close();
   if (ctx.source.owned) ctx.source.model.dispose();
+}
+
+/** The key of a cell across seeds: strategy, m and cut. */
+export function cellKey(spec: RunSpec): string {
+  return `${spec.strategy}|${spec.m}|${spec.label ?? String(spec.cutAt ?? '')}|${String(spec.copyUpTo ?? '')}`;
 }
 
 /** Whether a run's base is wholly frozen, so its head trains on cached features (and gets the head grid). */
