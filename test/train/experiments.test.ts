@@ -203,7 +203,7 @@ test('a frozen base trained on cached features gives the same weights and valida
   const source = tinySource(6);
   const pool = corners(12, 2, 8);
   const { train: tr, val } = drawSplit(pool, 6, 4, 2);
-  const opts = { epochs: 3, steps: 9, lr: 0.02, batchSize: 4, seed: 5, valData: val, progress: false } as const;
+  const opts = { steps: 9, rounds: 3, lr: 0.02, batchSize: 4, seed: 5, valData: val, progress: false } as const;
   const direct = buildTransferModel(source, { strategy: 'freeze', numClasses: 2, seed: 1 });
   const hd = await train(direct, tr, opts);
   const viaCache = buildTransferModel(source, { strategy: 'freeze', numClasses: 2, seed: 1, cacheFeatures: true });
