@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 
 /** How the trainable BN layers of a transfer model's base behave during training. */
 export type BatchNormMode = 'train' | 'frozen-stats';
+/** The two modes, for checks and command-line choices. */
 export const BATCH_NORM_MODES: readonly BatchNormMode[] = ['train', 'frozen-stats'];
 
 interface PatchedBn {

@@ -22,6 +22,8 @@ import { predict } from '../../lib/train/evaluate';
 import { accuracy } from '../../lib/train/metrics';
 import { setDisplayChannel } from '../../lib/display/channel';
 import { parseCompareArgs } from '../../scripts/compare';
+import { requestInterrupt } from '../../lib/testing';
+import { InterruptedError } from '../../lib/interrupt';
 
 const SIZE = 16;
 
@@ -196,6 +198,34 @@ test('reuse takes earlier rows instead of re-running them; lrFrom takes each see
   assert.equal(sweepRan, 2, 'only AnB+ at block1_pool runs, once per seed');
   assert.equal(sweep.rows.find((r) => r.strategy === 'scratch' && r.seed === 1)!.cutAt, 'none');
   await assert.rejects(compareStrategies({ ...base, strategies: ['freeze'], mPerClass: 3, seeds: [1], lrFrom: first.rows }), /lrFrom: no row for freeze with seed 1/);
+  source.dispose();
+});
+
+test('a comparison stops at an interrupt between runs: InterruptedError, the rows so far as its partial result, no tensor left', async () => {
+  const source = tinySource(11);
+  const before = tf.memory().numTensors;
+  let seen = 0;
+  const run = compareStrategies({
+    source,
+    target: { name: 'corners', train: corners(10, 2, 14), test: corners(3, 2, 15) },
+    strategies: ['freeze', 'finetune', 'scratch'],
+    mPerClass: 3,
+    seeds: [1, 2],
+    budget: { steps: 2, rounds: 1 },
+    lrGrid: [1e-2],
+    valPerClass: 3,
+    progress: false,
+    onRow: () => {
+      if (++seen === 2) requestInterrupt(); // as if Stop were pressed after the second row
+    },
+  });
+  await assert.rejects(run, (e: unknown) => {
+    assert.ok(e instanceof InterruptedError);
+    assert.match((e as Error).message, /kit\.compareStrategies after 2 of 6 cells/);
+    assert.deepEqual(((e as InterruptedError).partial as Array<{ strategy: string }>).map((r) => r.strategy), ['freeze', 'finetune']);
+    return true;
+  });
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind');
   source.dispose();
 });
 
