@@ -40,13 +40,19 @@ export { saveModel, loadModel, saveWeights, loadWeightsInto } from './models/sto
 export { buildAutoencoder, trainDenoisingAutoencoder, buildClassifier, trainFullBatch, type Autoencoder, type ClassifierOptions } from './models/autoencoder';
 export { saveConfigAndWeights, loadFromConfig, describeModelFolder, loadInFreshProcess, type ModelParams, type FreshLoad } from './models/formats';
 export { loadPublishedBackbone, PUBLISHED_BACKBONES } from './models/published';
+export { resolvePublishedSource, type PublishedSource } from './models/published-source';
 
 // Training, evaluation, metrics and the fair comparisons (lib/train/).
 export { train, type TrainOptions, type History, type EpochLogs } from './train/loop';
 export { evaluate, predict } from './train/evaluate';
 export { accuracy, f1Score, precisionRecallF1Support, classificationReport, confusionMatrix } from './train/metrics';
-export { compareStrategies, cutSweep, loadTarget, drawSplit, PROTOCOL, type CompareResult, type ResultRow } from './train/experiments';
+export { compareStrategies, cutSweep, claimBetter, claimSentence, showLrSearch, type CompareResult, type CompareOptions, type SummaryRow, type LrSearchSummary } from './train/experiments';
+export { PROTOCOL, type ResultRow } from './train/protocol';
+export { loadTarget, drawSplit } from './data/target';
+export { loadDigitsMLarge } from './data/digits-m-large';
 export { measureDomainShift } from './train/domain';
+export { runLecturePractical, fineTuneTopBlocks, type PracticalResult } from './train/practical';
+export type { TransferModelLike } from './train/model';
 
 // The risk bound's linear-representation simulation (lib/theory/).
 export {
