@@ -96,7 +96,9 @@ export async function runForGrading(nb: Notebook, workDir: string, name: string,
       if (!cell) continue;
       cell.source = nb.cells[inc.cellIndex].source;
       const note = inc.kind === 'timeout' ? `stopped by the grader: no result within ${opts.cellTimeout} s\n` : `stopped: this cell ended the kernel (${inc.error.split('\n')[0]})\n`;
-      cell.outputs = [...inc.outputs, { output_type: 'stream', name: 'stderr', text: note }];
+      // keep what the cell printed; drop the interrupt's stack trace (the note says what happened)
+      const kept = (inc.outputs as Array<{ name?: string; text?: string }>).filter((o) => !(o.name === 'stderr' && /interrupted by `SIGINT`/.test(String(o.text))));
+      cell.outputs = [...kept, { output_type: 'stream', name: 'stderr', text: note }];
     }
   }
   run.seconds = Math.round((Date.now() - started) / 100) / 10;
