@@ -67,8 +67,8 @@ export class AnswerError extends Error {
 
   constructor(verdict: Verdict) {
     super(verdict.message);
-    this.name = 'AnswerError';
     // not enumerable, so the notebook prints the message alone; a short stack (the frames are the kit's)
+    Object.defineProperty(this, 'name', { value: 'AnswerError', enumerable: false, configurable: true, writable: true });
     Object.defineProperty(this, 'verdict', { value: verdict, enumerable: false });
     this.stack = `${this.name}: ${this.message}`;
   }
@@ -189,10 +189,12 @@ function recordAnswer(id: string, value: unknown): boolean {
  * recorded instead of checked.
  */
 export function assertAnswer(id: string, value: unknown): void {
-  const ref = lookup(id);
-  if (recordAnswer(id, value) && ref.kind === 'range') {
-    process.stdout.write(`● ${id}: recorded ${JSON.stringify(value)} (references run)\n`);
-    return;
+  if (recordAnswer(id, value)) {
+    const ref = loadReferences().exercises[id];
+    if (!ref || ref.kind === 'range') {
+      process.stdout.write(`● ${id}: recorded ${JSON.stringify(value)} (references run)\n`);
+      return;
+    }
   }
   const v = checkAnswer(id, value);
   if (v.verdict !== 'right') throw new AnswerError({ ...v, message: `✘ ${v.message}` });

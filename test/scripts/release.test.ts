@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Notebook, cellSource, validateNotebook } from '../../scripts/lib/nbformat';
-import { computeChecksum, metadataProblems, nbgraderMeta, pythonFloat, replaceRegions } from '../../scripts/grading/nbgrader';
+import { BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN, END_SOLUTION, computeChecksum, metadataProblems, nbgraderMeta, pythonFloat, replaceRegions } from '../../scripts/grading/nbgrader';
 import { leakedLines, releaseNotebook } from '../../scripts/grading/release';
 import { SOURCE_DIR, nbgraderSchema, notebookSchemaErrors, readNb, schemaErrors } from '../fixtures/grading/helpers';
 
@@ -120,4 +120,14 @@ test('npm run release: every course notebook released, no solution text or hidde
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--out must differ from the source folder/);
   fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('nbgrader_config.py sets the same TypeScript stub and delimiters as the kit\'s release', () => {
+  const cfg = fs.readFileSync(path.join(root, 'nbgrader_config.py'), 'utf8');
+  const value = (key: string) => new RegExp(`^c\\.${key.replace('.', '\\.')} = "([^"]*)"`, 'm').exec(cfg)?.[1];
+  assert.equal(/"typescript": "([^"]*)"/.exec(cfg)?.[1], CODE_STUB);
+  assert.equal(value('ClearSolutions.begin_solution_delimeter'), `// ${BEGIN_SOLUTION}`);
+  assert.equal(value('ClearSolutions.end_solution_delimeter'), `// ${END_SOLUTION}`);
+  assert.equal(value('ClearHiddenTests.begin_test_delimeter'), `// ${BEGIN_HIDDEN}`);
+  assert.equal(value('ClearHiddenTests.end_test_delimeter'), `// ${END_HIDDEN}`);
 });
