@@ -70,7 +70,7 @@ for (const name of COURSE) {
     assert.ok(params, `${name}: needs a cell tagged 'parameters'`);
     assert.match(text(params!), /^let seed = \d+;/m, `${name}: the parameters cell should declare 'let seed = …;'`);
     assert.equal(nb.cells[0].cell_type, 'markdown', `${name}: should open with a markdown title`);
-    assert.match(text(nb.cells.at(-1)!), /correct/, `${name}: the last cell should check the exercises' answers`);
+    assert.match(text(nb.cells.at(-1)!), /correct|assertAnswer|assertImplementation|exercises\.|throw new Error/, `${name}: the last cell should check the exercises' answers`);
     assert.ok(nb.cells.some((c) => c.cell_type === 'markdown' && /^#+ Exercises/m.test(text(c))), `${name}: needs an Exercises section`);
     // tslab rewrites top-level names to `exports.x` but misses shorthand properties ({ seed }): a ReferenceError at run time.
     const declared = new Set(code.flatMap((c) => [...text(c).matchAll(/^(?:const|let|var)\s+([A-Za-z_$][\w$]*)/gm)].map((m) => m[1])));

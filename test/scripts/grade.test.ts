@@ -84,6 +84,25 @@ test('npm run grade: every fixture submission gets its exact score, bad ones are
   fs.rmSync(out, { recursive: true, force: true });
 });
 
+test('a real notebook in quick mode: 05-practice as the instructor wrote it gets full marks, its release untouched 0', { timeout: 600_000 }, async () => {
+  const subs = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-subs-'));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-grades-'));
+  const file = path.join(root, 'notebooks', '05-practice.ipynb');
+  const instructor = readNb(file);
+  for (const [student, nb] of [['teacher', instructor], ['blank', releaseNotebook(instructor, '05-practice').nb]] as const) {
+    fs.mkdirSync(path.join(subs, student, 'ps5'), { recursive: true });
+    fs.writeFileSync(path.join(subs, student, 'ps5', '05-practice.ipynb'), JSON.stringify(nb));
+  }
+  const { gradeAll } = await import('../../scripts/grade');
+  const r = await gradeAll({ submissions: subs, outDir: out, sourceDir: path.join(root, 'notebooks'), cellTimeout: 300, notebookTimeout: 900, jobs: 2, quick: true, log: () => undefined });
+  const total = (s: string) => r.graded.find((g) => g.student === s)!.scores.map((c) => `${c.gradeId} ${c.score}/${c.maxScore} ${c.status}`);
+  assert.deepEqual(total('teacher'), ['ex2-check 1/1 passed', 'ex3-check 2/2 passed'], JSON.stringify(r.graded.find((g) => g.student === 'teacher')!.scores));
+  assert.deepEqual(total('blank'), ['ex2-check 0/1 failed', 'ex3-check 0/2 failed']);
+  assert.ok(r.graded.every((g) => !g.unreadable && g.problems.length === 0 && g.result?.status === 'ok'), 'graded without a grader error');
+  fs.rmSync(subs, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
 test('submissions: <student>/<notebook>.ipynb and nbgrader\'s submitted/<student>/<assignment>/<notebook>.ipynb', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-layout-'));
   const put = (p: string) => { fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true }); fs.writeFileSync(path.join(dir, p), '{}'); };
