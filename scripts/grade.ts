@@ -130,7 +130,10 @@ export async function gradeAll(o: GradeOptions, stopped: () => boolean = () => f
   const sources = loadSources(o.sourceDir);
   const { submissions, ignored } = findSubmissions(o.submissions);
   const skipped = ignored.map((f) => `${f}: not a notebook`);
-  const todo = submissions.filter((s) => sources.has(s.notebook) || (skipped.push(`${path.relative(o.submissions, s.file)}: no instructor notebook ${s.notebook}.ipynb in ${o.sourceDir}`), false));
+  for (const s of submissions.filter((x) => !sources.has(x.notebook))) {
+    skipped.push(`${path.relative(o.submissions, s.file)}: no instructor notebook ${s.notebook}.ipynb in ${o.sourceDir}`);
+  }
+  const todo = submissions.filter((s) => sources.has(s.notebook));
   const ws = makeWorkspace(root);
   const graded: GradedNotebook[] = new Array(todo.length);
   let next = 0;
@@ -174,8 +177,12 @@ if (require.main === module) {
   process.on('SIGTERM', onSignal);
   process.on('exit', () => { for (const k of liveKernels) k.killNow(); });
   void runCommand(SPEC, process.argv.slice(2), async (flags, positionals) => {
+    const submissions = path.resolve(positionals[0]);
+    if (!fs.existsSync(submissions) || !fs.statSync(submissions).isDirectory()) {
+      throw new UsageError(`${positionals[0]}: no such folder (expected <student>/<notebook>.ipynb or submitted/<student>/<assignment>/<notebook>.ipynb inside)`);
+    }
     const o: GradeOptions = {
-      submissions: path.resolve(positionals[0]),
+      submissions,
       outDir: path.resolve(flags.out ?? path.join(root, 'build', 'grades')),
       sourceDir: path.resolve(flags.source ?? path.join(root, 'notebooks')),
       cellTimeout: flags.timeout ?? 300,
@@ -184,11 +191,13 @@ if (require.main === module) {
       quick: flags.quick,
       references: flags.references,
     };
+    const rel = path.relative(submissions, o.outDir);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) throw new UsageError(`--out ${o.outDir} is inside the submissions folder: choose a folder outside it (submissions are only read)`);
     const r = await gradeAll(o, () => interrupted);
     for (const s of r.skipped) console.log(`skipped ${s}`);
-    const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+    const show = (p: string) => path.relative(process.cwd(), p) || '.';
     console.log(`\ngraded ${r.graded.length} notebook(s) of ${new Set(r.graded.map((g) => g.student)).size} student(s) in ${r.seconds.toFixed(1)} s (${o.quick ? 'quick' : 'full'} mode)`);
-    console.log(`grades: ${rel(path.join(o.outDir, 'grades.csv'))} · feedback: ${rel(path.join(o.outDir, 'feedback', 'index.html'))}`);
+    console.log(`grades: ${show(path.join(o.outDir, 'grades.csv'))} · feedback: ${show(path.join(o.outDir, 'feedback', 'index.html'))}`);
     return interrupted ? 130 : 0;
   });
 }

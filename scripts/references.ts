@@ -131,12 +131,18 @@ async function measure(todo: Job[], jobs: number, cellTimeout: number, refFile: 
 export async function updateReferences(files: string[], o: { seeds?: number[]; modes: ReferenceMode[]; jobs: number; cellTimeout: number; refFile: string }): Promise<ReferencesResult> {
   const refs = JSON.parse(fs.readFileSync(o.refFile, 'utf8')) as ReferenceFile;
   const todo: Job[] = [];
+  const skipped: string[] = [];
   for (const file of files) {
     const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
+    if (!nb.cells.some((c) => /\bassertAnswer\(/.test(cellSource(c)))) {
+      skipped.push(path.basename(file, '.ipynb'));
+      continue;
+    }
     const own = notebookSeed(nb) ?? 42;
     const seeds = o.seeds ?? [own, own + 1, own + 2];
     for (const mode of o.modes) for (const seed of seeds) todo.push({ file, name: path.basename(file, '.ipynb'), mode, seed });
   }
+  if (skipped.length) console.log(`no answer checks (assertAnswer) in ${skipped.join(', ')}: not run`);
   const { records, failures } = await measure(todo, o.jobs, o.cellTimeout, o.refFile);
   const host = `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, load ${os.loadavg()[0].toFixed(1)}`;
   const result = applyRecords(refs, records, `${new Date().toISOString().slice(0, 10)} (${host})`);
