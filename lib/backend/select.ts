@@ -176,9 +176,11 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
 
 /**
  * Selects and initialises the fastest available backend (native → wasm → cpu), or the one forced by
- * `opts.backend` / KIT_BACKEND. Idempotent: later calls return the first call's result.
+ * `opts.backend` / KIT_BACKEND. Idempotent: later calls return the first call's result — except a call that forces
+ * another backend than the one active, which switches to it now (benchmarks, comparisons).
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (selected != null && opts.backend != null && current != null && current.backend !== opts.backend) selected = null;
   if (selected == null) {
     selected = choose(opts).then((info) => {
       current = info;
@@ -193,8 +195,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
 }
 
 /**
- * Switches to `name` now (benchmarks, comparisons) without touching `initBackend`'s cached choice;
- * throws if it cannot load.
+ * @internal for the benchmarks (not in the notebook API: `initBackend({ backend })` switches too): activates `name`
+ * now without touching `initBackend`'s cached choice.
  */
 export async function useBackend(name: BackendName, threads?: number): Promise<BackendInfo> {
   await activate(name, threads);

@@ -4,6 +4,8 @@ export * from './embedded';
 export * from './folder';
 export * from './transforms';
 export * from './dataset';
+export * from './sampler';
+export * from './loader';
 export * from './preview';
 export * from './fetch';
 export { closeWorkers } from './workers';

@@ -23,9 +23,10 @@ import { DEFAULT_SOURCE, loadSourceModel, type SourceModel } from '../models/sou
 import { blockOf, buildTransferModel, type Strategy, type TransferModel } from '../models/transfer';
 import { OUTPUT_LAYER } from '../models/zoo';
 import { takeRows } from './batches';
-import { train, predict } from './loop';
+import { predict } from './evaluate';
+import { train } from './loop';
 import { accuracy, f1Score } from './metrics';
-import { makeProgressBar } from './show';
+import { progressBar as makeProgressBar } from '../display/progress';
 import { showPlot } from '../display';
 
 /** The protocol, as written in every result row. */
@@ -285,8 +286,8 @@ async function runCell(ctx: Context, spec: RunSpec, split: { train: ImageArrays;
       ...(ctx.baseLrScale !== undefined ? { baseLrScale: ctx.baseLrScale } : {}),
     });
     const h = await train(tm, split.train, {
-      epochs: Math.min(ctx.rounds, steps),
       steps,
+      rounds: Math.min(ctx.rounds, steps),
       lr,
       batchSize,
       seed: spec.seed,

@@ -94,3 +94,14 @@ test('forcing a backend that cannot load is a clear error (and a later call may 
   delete process.env.KIT_BACKEND;
   assert.equal((await initBackend()).backend, 'wasm');
 });
+
+test('initBackend({ backend }) switches when another backend than the active one is forced, and stays cached otherwise', async () => {
+  const a = await initBackend();
+  const cpu = await initBackend({ backend: 'cpu' });
+  assert.equal(cpu.backend, 'cpu');
+  assert.equal(tf.getBackend(), 'cpu');
+  assert.equal(await initBackend(), cpu); // cached
+  const back = await initBackend({ backend: a.backend });
+  assert.equal(back.backend, a.backend);
+  assert.equal(tf.getBackend(), a.backend);
+});
