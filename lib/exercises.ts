@@ -9,7 +9,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { repoRoot } from './config';
+import { isQuick, repoRoot } from './config';
 import { Rng } from './random';
 
 /** Which reference applies: full mode, or quick mode (KIT_QUICK=1). */
@@ -105,7 +105,7 @@ export function loadReferences(file = referencesPath()): ReferenceFile {
 
 /** The mode the references are read in, decided when a check runs (KIT_QUICK=1 → quick). */
 export function referenceMode(): ReferenceMode {
-  return ['1', 'true', 'yes'].includes(String(process.env.KIT_QUICK ?? '').toLowerCase()) ? 'quick' : 'full';
+  return isQuick() ? 'quick' : 'full';
 }
 
 /** The normalised text of an answer that is hashed, or null when it has no answer of that kind. */
