@@ -85,3 +85,6 @@ export { showPlot } from './display/plot';
 export { showImageGrid } from './display/images';
 export { plotConfusionMatrix } from './display/figures/confusion';
 export { progressBar } from './display/progress';
+
+// Exercise checks: answers against stored references, implementations against the library (lib/exercises.ts).
+export { assertAnswer, assertImplementation, checkAnswer } from './exercises';
