@@ -64,6 +64,7 @@ export {
   summarizeSweep,
   summaryAt,
   sweepSlope,
+  fitLogLogSlope,
   repetitionSlopes,
   predictedSlope,
   claimSlope,

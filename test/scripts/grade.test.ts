@@ -96,8 +96,8 @@ test('a real notebook in quick mode: 05-practice as the instructor wrote it gets
   const { gradeAll } = await import('../../scripts/grade');
   const r = await gradeAll({ submissions: subs, outDir: out, sourceDir: path.join(root, 'notebooks'), cellTimeout: 300, notebookTimeout: 900, jobs: 2, quick: true, log: () => undefined });
   const total = (s: string) => r.graded.find((g) => g.student === s)!.scores.map((c) => `${c.gradeId} ${c.score}/${c.maxScore} ${c.status}`);
-  assert.deepEqual(total('teacher'), ['ex2-check 1/1 passed', 'ex3-check 2/2 passed'], JSON.stringify(r.graded.find((g) => g.student === 'teacher')!.scores));
-  assert.deepEqual(total('blank'), ['ex2-check 0/1 failed', 'ex3-check 0/2 failed']);
+  assert.deepEqual(total('teacher'), ['ex1-check 1/1 passed', 'ex2-check 1/1 passed', 'ex3-check 2/2 passed', 'ex4-check 1/1 passed'], JSON.stringify(r.graded.find((g) => g.student === 'teacher')!.scores));
+  assert.deepEqual(total('blank'), ['ex1-check 0/1 failed', 'ex2-check 0/1 failed', 'ex3-check 0/2 failed', 'ex4-check 0/1 failed']);
   assert.ok(r.graded.every((g) => !g.unreadable && g.problems.length === 0 && g.result?.status === 'ok'), 'graded without a grader error');
   fs.rmSync(subs, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
