@@ -5,7 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * Multi-threaded wasm under Node — experimental, opt-in (`initBackend({threads: 2})` or KIT_WASM_THREADS=2).
+ * Threads for the kit's SIMD kernels (`initBackend({threads})` or KIT_WASM_THREADS). They need the wasm backend's
+ * heap to be shared memory, i.e. its threaded build; XNNPACK itself is kept at one thread there (its own pool
+ * waits for its slowest thread, which a busy core made 1.5× slower than one thread), while the kit's kernels split
+ * their work over the kit's own pool (lib/backend/simd/pool.ts).
  *
  * tfjs-backend-wasm ships a threaded SIMD build but refuses it under Node, for three reasons worked around
  * here, only while the backend initialises:
@@ -19,7 +22,7 @@ import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 export function prepareWasmThreads(threads: number): void {
   if (!(threads >= 2)) return;
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  setThreadsCount(threads);
+  setThreadsCount(XNNPACK_THREADS);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-wasm-threads-'));
   const RealBlob = globalThis.Blob;
   const realCreate = URL.createObjectURL;
@@ -65,11 +68,25 @@ export function prepareWasmThreads(threads: number): void {
 
 let restore: (() => void) | null = null;
 
+/** Threads XNNPACK's own pool runs with in the threaded build (the kit's kernels use the kit's pool instead). */
+export const XNNPACK_THREADS = 1;
+
+/**
+ * The default number of threads for the kit's kernels on this machine (see docs/backend.md, "Threads", for the
+ * measurements behind it).
+ */
+export function defaultWasmThreads(): number {
+  return Math.max(1, Math.min(os.cpus().length, DEFAULT_MAX_THREADS));
+}
+
+/** The most threads used by default (more cores than this stay free for other work). */
+export const DEFAULT_MAX_THREADS = 1;
+
 /** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
 export function finishWasmThreads(): void {
   if (restore == null) return;
   restore();
-  // The pool's idle worker threads must not keep Node (scripts, tests) alive once the main work is done.
+  // The emscripten pool's idle worker threads must not keep Node (scripts, tests) alive once the main work is done.
   const backend = tf.findBackend('wasm') as unknown as {
     wasm?: { PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] } };
   } | null;

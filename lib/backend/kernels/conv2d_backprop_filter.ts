@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, simdKernels } from '../simd';
+import { chunkCount, heapOffset, simdKernels, simdThreads } from '../simd';
 import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
@@ -81,18 +81,38 @@ function pickMode(info: Conv2DInfo, backend: BackendWasm): FilterGradMode {
 /**
  * Stride 1 on the kit's SIMD kernel (lib/backend/simd/assembly): straight from x and dy where they lie, no
  * patch matrix and no XNNPACK operator (whose packing of a long dy alone cost more than the kernel does).
+ *
+ * One thread adds each image's partial sums P_b into the result in turn. On several threads the images are
+ * shared out (the kernel keeps one image's x and dy in cache for all taps): each P_b goes to a scratch slot of its
+ * own, then `sumImages` adds the slots in image order, element by element — the same additions in the same order,
+ * so the result is the one-thread result bit for bit.
  */
 function simdFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
   const simd = simdKernels(backend);
   if (simd == null) throw new Error('Conv2DBackpropFilter (wasm): the SIMD kernels are not loaded');
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
-  const out = backend.makeOutput([info.filterHeight, info.filterWidth, ci, co], 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-  simd.conv2dFilterGrad(
-    heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
-    n, h, w, ci, oh, ow, co,
-    info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left,
-  );
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const size = fh * fw * ci * co;
+  const perImage = oh * ow * size;
+  const geometry = [h, w, ci, oh, ow, co, fh, fw, info.padInfo.top, info.padInfo.left];
+  const out = backend.makeOutput([fh, fw, ci, co], 'float32');
+  if (chunkCount(n, perImage, simdThreads(backend)) <= 1) {
+    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+    const [xo, dyo, oo] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out)];
+    simd.conv2dFilterGradImages(0, n, xo, dyo, oo, 0, h, w, ci, oh, ow, co, fh, fw, info.padInfo.top, info.padInfo.left);
+    return out;
+  }
+  const slots = backend.makeOutput([n * size], 'float32');
+  try {
+    const slot = size * 4;
+    simd.split('conv2dFilterGradImages', n, perImage, [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, slots), slot, ...geometry]);
+    simd.split('sumImages', Math.ceil(size / 16), 16 * n, [heapOffset(backend, slots), heapOffset(backend, out), slot, n, size]);
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  } finally {
+    backend.disposeData(slots.dataId);
+  }
   return out;
 }
 

@@ -4,7 +4,8 @@ import { REPLACED_WASM_KERNELS } from './compose';
 import { tileConfig } from './tile';
 import { maxPoolGradConfig } from './max_pool_grad';
 import { addConfig } from './add';
-import { conv2DConfig } from './conv2d';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d';
+import { depthwiseConv2dNativeConfig } from './depthwise_conv2d';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
@@ -17,6 +18,8 @@ import { castConfig } from './cast';
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2DConfig,
+  fusedConv2DConfig,
+  depthwiseConv2dNativeConfig,
   addConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,

@@ -3,6 +3,12 @@
 // is a byte offset into tfjs's heap: kernels read x and dy where tfjs keeps them and write the result into a
 // tensor tfjs allocated. Nothing here allocates, and the module has no data segment (it must not write
 // anything into the heap it borrows when instantiated).
+//
+// Threads. Every kernel that splits work takes `lo, hi` first: the half-open range of its work units (output rows,
+// images, channel groups …) that this call computes. One thread calls it once over all units; the kit's worker pool
+// (lib/backend/simd/pool.ts) calls it on chunks of units from several threads at once, over the same shared memory.
+// Units never share an output element, and each output element is computed by exactly the same additions in the
+// same order whichever call computes it, so the results do not depend on the number of threads (bit for bit).
 
 /**
  * Adds one row's accumulated columns into out: `a` at byte offset `at`, `b` at `at2` unless the tile's second
@@ -15,34 +21,50 @@ function flush(at: usize, at2: usize, a: v128, b: v128): void {
   if (at2 > at) v128.store(at2, f32x4.add(v128.load(at2), b));
 }
 
+/** Like `flush`, but stores the sums (a per-image partial result of conv2dFilterGradImages). */
+// @ts-ignore: decorator
+@inline
+function put(at: usize, at2: usize, a: v128, b: v128): void {
+  v128.store(at, a);
+  if (at2 > at) v128.store(at2, b);
+}
+
 /**
- * Conv2DBackpropFilter, stride 1, dilation 1, NHWC, float32:
- *   out[i, j, c, o] += Σ_{b, y, x} x[b, y + i − pt, x + j − pl, c] · dy[b, y, x, o]
- * over the output pixels whose tap (i, j) falls inside x (no padded copy of x is made). `out` [fh, fw, ci, co]
- * must be zero on entry. Needs co ≥ 4 and co % 4 = 0; any ci.
+ * Conv2DBackpropFilter, stride 1, dilation 1, NHWC, float32, for the images b in [lo, hi):
+ *   P_b[i, j, c, o] = Σ_{y, x} x[b, y + i − pt, x + j − pl, c] · dy[b, y, x, o]
+ * over the output pixels whose tap (i, j) falls inside x (no padded copy of x is made), each sum accumulated in
+ * a register from +0 in (y, x) order. With `slot` = 0, P_b is added into `out` [fh, fw, ci, co] (zero on entry) for
+ * b = lo, lo + 1, … in turn: out = ((0 + P_0) + P_1) + … — the one-thread kernel. With `slot` > 0, P_b is stored
+ * at out + b·slot (every element written, zeros for taps outside x) and `sumImages` adds them in the same order.
+ * Needs co ≥ 4 and co % 4 = 0; any ci.
  *
  * Register tile: 4 input channels × 8 output channels (8 f32x4 accumulators) over the pixels of one image,
  * so x and dy of the image stay in cache for all fh·fw taps. Edge tiles repeat the last channel (row) or the
- * last 4 output channels (column); repeats are computed but not added twice.
+ * last 4 output channels (column); repeats are computed but not added (or stored) twice.
  */
-export function conv2dFilterGrad(
-  x: usize, dy: usize, out: usize,
-  n: i32, h: i32, w: i32, ci: i32,
+export function conv2dFilterGradImages(
+  lo: i32, hi: i32,
+  x: usize, dy: usize, out: usize, slot: usize,
+  h: i32, w: i32, ci: i32,
   oh: i32, ow: i32, co: i32,
   fh: i32, fw: i32, pt: i32, pl: i32,
 ): void {
   const xPix = <usize>ci << 2; // bytes per pixel of x
   const dyPix = <usize>co << 2; // bytes per pixel of dy
-  for (let b = 0; b < n; b++) {
+  for (let b = lo; b < hi; b++) {
+    const dst = out + <usize>b * slot;
     for (let i = 0; i < fh; i++) {
       const y0 = max(0, pt - i);
       const y1 = min(oh, h + pt - i);
-      if (y1 <= y0) continue;
       for (let j = 0; j < fw; j++) {
         const x0 = max(0, pl - j);
         const x1 = min(ow, w + pl - j);
-        if (x1 <= x0) continue;
         const tap = <usize>((i * fw + j) * ci);
+        if (y1 <= y0 || x1 <= x0) {
+          // The tap never meets x in this image: nothing to add, or zeros to store.
+          if (slot > 0) memory.fill(dst + ((tap * <usize>co) << 2), 0, (<usize>ci * <usize>co) << 2);
+          continue;
+        }
         for (let c0 = 0; c0 < ci; c0 += 4) {
           const c1 = <usize>min(c0 + 1, ci - 1);
           const c2 = <usize>min(c0 + 2, ci - 1);
@@ -76,15 +98,22 @@ export function conv2dFilterGrad(
                 dp += dyPix;
               }
             }
-            // Rows c1..c3 past the last channel repeat it: only distinct rows are flushed.
-            const r0 = out + ((tap + <usize>c0) * <usize>co << 2);
-            const r1 = out + ((tap + c1) * <usize>co << 2);
-            const r2 = out + ((tap + c2) * <usize>co << 2);
-            const r3 = out + ((tap + c3) * <usize>co << 2);
-            if (c3 > c2) flush(r3 + oA, r3 + oB, a3, b3);
-            if (c2 > c1) flush(r2 + oA, r2 + oB, a2, b2);
-            if (c1 > <usize>c0) flush(r1 + oA, r1 + oB, a1, b1);
-            flush(r0 + oA, r0 + oB, a0, b0);
+            // Rows c1..c3 past the last channel repeat it: only distinct rows are written.
+            const r0 = dst + ((tap + <usize>c0) * <usize>co << 2);
+            const r1 = dst + ((tap + c1) * <usize>co << 2);
+            const r2 = dst + ((tap + c2) * <usize>co << 2);
+            const r3 = dst + ((tap + c3) * <usize>co << 2);
+            if (slot > 0) {
+              if (c3 > c2) put(r3 + oA, r3 + oB, a3, b3);
+              if (c2 > c1) put(r2 + oA, r2 + oB, a2, b2);
+              if (c1 > <usize>c0) put(r1 + oA, r1 + oB, a1, b1);
+              put(r0 + oA, r0 + oB, a0, b0);
+            } else {
+              if (c3 > c2) flush(r3 + oA, r3 + oB, a3, b3);
+              if (c2 > c1) flush(r2 + oA, r2 + oB, a2, b2);
+              if (c1 > <usize>c0) flush(r1 + oA, r1 + oB, a1, b1);
+              flush(r0 + oA, r0 + oB, a0, b0);
+            }
           }
         }
       }
@@ -93,127 +122,176 @@ export function conv2dFilterGrad(
 }
 
 /**
- * MaxPoolGrad for 2×2 windows, stride 2, every window inside x, c % 4 = 0 (NHWC, float32). Each window's first
- * maximum in row-major order gets dy, the other three get 0 — tfjs's cpu semantics: the search starts from −∞
- * with strict comparisons, so NaN and −∞ never win and a window of only those gets no gradient. Every dx
- * element a window covers is written once; the caller zeroes rows/columns no window covers.
+ * out[e] = ((+0 + P_0[e]) + P_1[e]) + … + P_{count−1}[e] for the per-image partial sums P_b at src + b·slot (bytes),
+ * over elements [16·lo, min(16·hi, size)) (a unit = 16 floats; size % 4 = 0): the additions conv2dFilterGradImages
+ * makes with slot = 0, in the same order.
  */
-export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32): void {
+export function sumImages(lo: i32, hi: i32, src: usize, out: usize, slot: usize, count: i32, size: i32): void {
+  const end = <usize>min(hi << 4, size) << 2;
+  for (let e = <usize>(lo << 4) << 2; e < end; e += 64) {
+    const wide = e + 64 <= end;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = src + e;
+    if (wide) {
+      for (let b = 0; b < count; b++) {
+        s0 = f32x4.add(s0, v128.load(p));
+        s1 = f32x4.add(s1, v128.load(p, 16));
+        s2 = f32x4.add(s2, v128.load(p, 32));
+        s3 = f32x4.add(s3, v128.load(p, 48));
+        p += slot;
+      }
+      v128.store(out + e, s0);
+      v128.store(out + e, s1, 16);
+      v128.store(out + e, s2, 32);
+      v128.store(out + e, s3, 48);
+    } else {
+      for (let q = e; q < end; q += 16) {
+        s0 = f32x4.splat(0);
+        p = src + q;
+        for (let b = 0; b < count; b++) {
+          s0 = f32x4.add(s0, v128.load(p));
+          p += slot;
+        }
+        v128.store(out + q, s0);
+      }
+    }
+  }
+}
+
+/**
+ * MaxPoolGrad for 2×2 windows, stride 2, every window inside x, c % 4 = 0 (NHWC, float32), for the pooled rows
+ * r = b·oh + oy in [lo, hi). Each window's first maximum in row-major order gets dy, the other three get 0 —
+ * tfjs's cpu semantics: the search starts from −∞ with strict comparisons, so NaN and −∞ never win and a window of
+ * only those gets no gradient. Every dx element a window covers is written once; the caller zeroes rows/columns no
+ * window covers.
+ */
+export function maxPoolGrad2x2Rows(lo: i32, hi: i32, x: usize, dy: usize, dx: usize, h: i32, w: i32, c: i32, oh: i32, ow: i32): void {
   const row = <usize>(w * c) << 2;
   const pix = <usize>c << 2;
   const negInf = f32x4.splat(-Infinity);
-  let d = dy;
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      let p00 = (<usize>(b * h + 2 * oy) * <usize>w * <usize>c) << 2;
-      for (let ox = 0; ox < ow; ox++) {
-        for (let k: usize = 0; k < pix; k += 16) {
-          const q00 = p00 + k;
-          const q01 = q00 + pix;
-          const q10 = q00 + row;
-          const q11 = q10 + pix;
-          const v00 = v128.load(x + q00);
-          const v01 = v128.load(x + q01);
-          const v10 = v128.load(x + q10);
-          const v11 = v128.load(x + q11);
-          const m0 = f32x4.gt(v00, negInf);
-          let best = v128.bitselect(v00, negInf, m0);
-          const m1 = f32x4.gt(v01, best);
-          best = v128.bitselect(v01, best, m1);
-          const m2 = f32x4.gt(v10, best);
-          best = v128.bitselect(v10, best, m2);
-          const m3 = f32x4.gt(v11, best);
-          // Winner masks: the last window element that raised the maximum.
-          const w3 = m3;
-          const w2 = v128.andnot(m2, m3);
-          const w1 = v128.andnot(v128.andnot(m1, m2), m3);
-          const w0 = v128.andnot(v128.andnot(v128.andnot(m0, m1), m2), m3);
-          const g = v128.load(d);
-          v128.store(dx + q00, v128.and(g, w0));
-          v128.store(dx + q01, v128.and(g, w1));
-          v128.store(dx + q10, v128.and(g, w2));
-          v128.store(dx + q11, v128.and(g, w3));
-          d += 16;
-        }
-        p00 += pix << 1;
+  let d = dy + <usize>lo * <usize>ow * pix;
+  for (let r = lo; r < hi; r++) {
+    const b = r / oh;
+    const oy = r % oh;
+    let p00 = (<usize>(b * h + 2 * oy) * <usize>w * <usize>c) << 2;
+    for (let ox = 0; ox < ow; ox++) {
+      for (let k: usize = 0; k < pix; k += 16) {
+        const q00 = p00 + k;
+        const q01 = q00 + pix;
+        const q10 = q00 + row;
+        const q11 = q10 + pix;
+        const v00 = v128.load(x + q00);
+        const v01 = v128.load(x + q01);
+        const v10 = v128.load(x + q10);
+        const v11 = v128.load(x + q11);
+        const m0 = f32x4.gt(v00, negInf);
+        let best = v128.bitselect(v00, negInf, m0);
+        const m1 = f32x4.gt(v01, best);
+        best = v128.bitselect(v01, best, m1);
+        const m2 = f32x4.gt(v10, best);
+        best = v128.bitselect(v10, best, m2);
+        const m3 = f32x4.gt(v11, best);
+        // Winner masks: the last window element that raised the maximum.
+        const w3 = m3;
+        const w2 = v128.andnot(m2, m3);
+        const w1 = v128.andnot(v128.andnot(m1, m2), m3);
+        const w0 = v128.andnot(v128.andnot(v128.andnot(m0, m1), m2), m3);
+        const g = v128.load(d);
+        v128.store(dx + q00, v128.and(g, w0));
+        v128.store(dx + q01, v128.and(g, w1));
+        v128.store(dx + q10, v128.and(g, w2));
+        v128.store(dx + q11, v128.and(g, w3));
+        d += 16;
       }
+      p00 += pix << 1;
     }
   }
 }
 
 /**
- * A 'valid' stride-1 convolution of an already padded NHWC input, float32:
- *   out[b, y, x, o] = Σ_{i, j, c} xp[b, y + i, x + j, c] · w[i, j, c, o]      (xp: [n, hp, wp, ci])
- * with oh = hp − fh + 1, ow = wp − fw + 1. Needs co % 4 = 0; any ci. Results are stored (not added).
+ * A 'valid' convolution of an already padded NHWC input with strides (sh, sw), float32, for the output rows
+ * r = b·oh + y in [lo, hi):
+ *   out[b, y, x, o] = act(bias[o] + Σ_{i, j, c} xp[b, y·sh + i, x·sw + j, c] · w[i, j, c, o])     (xp: [n, hp, wp, ci])
+ * summed from the bias (+0 when `bias` = 0) in (i, j, c) order — the order of XNNPACK's convolution, whose results
+ * these are bit for bit. act: 0 = none, 1 = relu as XNNPACK clamps (max(0, v) by pmax). Needs co % 4 = 0; any ci.
+ * Results are stored (not added).
  *
- * Register tile: 4 neighbouring output pixels of a row × 8 output channels (8 f32x4 accumulators), reduced over
- * fh·fw·ci. A row narrower than 4 pixels goes one pixel at a time; the last group of a wider row overlaps the
- * previous one and stores the same values again, as does a last column block repeating 4 channels.
+ * Register tile: 4 output pixels of a row × 8 output channels (8 f32x4 accumulators), reduced over fh rows of
+ * fw·ci values each (one filter row's taps and channels lie contiguous in xp and in w). A row narrower than 4 pixels
+ * goes one pixel at a time; the last group of a wider row overlaps the previous one and stores the same values
+ * again, as does a last column block repeating 4 channels.
  */
-export function conv2dValid(
-  xp: usize, w: usize, out: usize,
-  n: i32, hp: i32, wp: i32, ci: i32,
-  co: i32, fh: i32, fw: i32,
+export function conv2dRows(
+  lo: i32, hi: i32,
+  xp: usize, w: usize, bias: usize, out: usize,
+  hp: i32, wp: i32, ci: i32, co: i32, oh: i32, ow: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, act: i32,
 ): void {
-  const oh = hp - fh + 1;
-  const ow = wp - fw + 1;
   const xPix = <usize>ci << 2;
   const oPix = <usize>co << 2;
   const xRow = <usize>wp * xPix;
-  const wTap = <usize>ci * oPix; // bytes per tap (i, j) of w
+  const run = fw * ci; // one filter row: fw taps × ci channels, contiguous in xp and in w
+  const wRow = <usize>run * oPix;
   const group = ow >= 4 ? 4 : 1;
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < oh; y++) {
-      const inRow = xp + <usize>(b * hp + y) * xRow;
-      const outRow = out + <usize>(b * oh + y) * <usize>ow * oPix;
-      for (let x0 = 0; x0 < ow; x0 += group) {
-        const x = min(x0, ow - group);
-        const p0 = inRow + <usize>x * xPix;
-        // Pixels 1..3 of the group (the same pixel when the row is narrower than 4).
-        const q1 = group === 4 ? xPix : 0;
-        const qo = group === 4 ? oPix : 0;
-        for (let o0 = 0; o0 < co; o0 += 8) {
-          const oA = <usize>o0 << 2;
-          const oB = <usize>min(o0 + 4, co - 4) << 2;
-          let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
-          let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
-          let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
-          let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
-          for (let i = 0; i < fh; i++) {
-            for (let j = 0; j < fw; j++) {
-              let xpp = p0 + <usize>i * xRow + <usize>j * xPix;
-              let wp0 = w + <usize>(i * fw + j) * wTap;
-              for (let c = 0; c < ci; c++) {
-                const wA = v128.load(wp0 + oA);
-                const wB = v128.load(wp0 + oB);
-                const s0 = v128.load32_splat(xpp);
-                const s1 = v128.load32_splat(xpp + q1);
-                const s2 = v128.load32_splat(xpp + 2 * q1);
-                const s3 = v128.load32_splat(xpp + 3 * q1);
-                a0 = f32x4.add(a0, f32x4.mul(s0, wA));
-                b0 = f32x4.add(b0, f32x4.mul(s0, wB));
-                a1 = f32x4.add(a1, f32x4.mul(s1, wA));
-                b1 = f32x4.add(b1, f32x4.mul(s1, wB));
-                a2 = f32x4.add(a2, f32x4.mul(s2, wA));
-                b2 = f32x4.add(b2, f32x4.mul(s2, wB));
-                a3 = f32x4.add(a3, f32x4.mul(s3, wA));
-                b3 = f32x4.add(b3, f32x4.mul(s3, wB));
-                xpp += 4;
-                wp0 += oPix;
-              }
-            }
+  // Pixels 1..3 of the group (the same pixel when the row is narrower than 4).
+  const q1 = group === 4 ? <usize>sw * xPix : 0;
+  const qo = group === 4 ? oPix : 0;
+  const zero = f32x4.splat(0);
+  for (let r = lo; r < hi; r++) {
+    const b = r / oh;
+    const y = r % oh;
+    const inRow = xp + <usize>(b * hp + y * sh) * xRow;
+    const outRow = out + <usize>r * <usize>ow * oPix;
+    for (let x0 = 0; x0 < ow; x0 += group) {
+      const x = min(x0, ow - group);
+      const p0 = inRow + <usize>(x * sw) * xPix;
+      for (let o0 = 0; o0 < co; o0 += 8) {
+        const oA = <usize>o0 << 2;
+        const oB = <usize>min(o0 + 4, co - 4) << 2;
+        const initA = bias ? v128.load(bias + oA) : zero;
+        const initB = bias ? v128.load(bias + oB) : zero;
+        let a0 = initA, b0 = initB;
+        let a1 = initA, b1 = initB;
+        let a2 = initA, b2 = initB;
+        let a3 = initA, b3 = initB;
+        for (let i = 0; i < fh; i++) {
+          let xpp = p0 + <usize>i * xRow;
+          let wp0 = w + <usize>i * wRow;
+          for (let q = 0; q < run; q++) {
+            const wA = v128.load(wp0 + oA);
+            const wB = v128.load(wp0 + oB);
+            const s0 = v128.load32_splat(xpp);
+            const s1 = v128.load32_splat(xpp + q1);
+            const s2 = v128.load32_splat(xpp + 2 * q1);
+            const s3 = v128.load32_splat(xpp + 3 * q1);
+            a0 = f32x4.add(a0, f32x4.mul(s0, wA));
+            b0 = f32x4.add(b0, f32x4.mul(s0, wB));
+            a1 = f32x4.add(a1, f32x4.mul(s1, wA));
+            b1 = f32x4.add(b1, f32x4.mul(s1, wB));
+            a2 = f32x4.add(a2, f32x4.mul(s2, wA));
+            b2 = f32x4.add(b2, f32x4.mul(s2, wB));
+            a3 = f32x4.add(a3, f32x4.mul(s3, wA));
+            b3 = f32x4.add(b3, f32x4.mul(s3, wB));
+            xpp += 4;
+            wp0 += oPix;
           }
-          const r0 = outRow + <usize>x * oPix;
-          // Stores are idempotent: repeated pixels or channels write equal values to the same place.
-          v128.store(r0 + oB, b0);
-          v128.store(r0 + oA, a0);
-          v128.store(r0 + qo + oB, b1);
-          v128.store(r0 + qo + oA, a1);
-          v128.store(r0 + 2 * qo + oB, b2);
-          v128.store(r0 + 2 * qo + oA, a2);
-          v128.store(r0 + 3 * qo + oB, b3);
-          v128.store(r0 + 3 * qo + oA, a3);
         }
+        if (act === 1) {
+          a0 = f32x4.pmax(zero, a0); b0 = f32x4.pmax(zero, b0);
+          a1 = f32x4.pmax(zero, a1); b1 = f32x4.pmax(zero, b1);
+          a2 = f32x4.pmax(zero, a2); b2 = f32x4.pmax(zero, b2);
+          a3 = f32x4.pmax(zero, a3); b3 = f32x4.pmax(zero, b3);
+        }
+        const r0 = outRow + <usize>x * oPix;
+        // Stores are idempotent: repeated pixels or channels write equal values to the same place.
+        v128.store(r0 + oB, b0);
+        v128.store(r0 + oA, a0);
+        v128.store(r0 + qo + oB, b1);
+        v128.store(r0 + qo + oA, a1);
+        v128.store(r0 + 2 * qo + oB, b2);
+        v128.store(r0 + 2 * qo + oA, a2);
+        v128.store(r0 + 3 * qo + oB, b3);
+        v128.store(r0 + 3 * qo + oA, a3);
       }
     }
   }
@@ -221,13 +299,13 @@ export function conv2dValid(
 
 // @ts-ignore: decorator
 @inline
-function lo(v: v128): v128 {
+function lo2(v: v128): v128 {
   return f64x2.promote_low_f32x4(v);
 }
 
 // @ts-ignore: decorator
 @inline
-function hi(v: v128): v128 {
+function hi2(v: v128): v128 {
   return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
 }
 
@@ -250,23 +328,23 @@ export function sumMiddle(x: usize, out: usize, a: i32, r: i32, b: i32, scale: f
       let k = 0;
       for (; k + 4 <= r; k += 4) {
         const v0 = v128.load(p), v1 = v128.load(p + row), v2 = v128.load(p + 2 * row), v3 = v128.load(p + 3 * row);
-        s0 = f64x2.add(s0, f64x2.add(f64x2.add(lo(v0), lo(v1)), f64x2.add(lo(v2), lo(v3))));
-        s1 = f64x2.add(s1, f64x2.add(f64x2.add(hi(v0), hi(v1)), f64x2.add(hi(v2), hi(v3))));
+        s0 = f64x2.add(s0, f64x2.add(f64x2.add(lo2(v0), lo2(v1)), f64x2.add(lo2(v2), lo2(v3))));
+        s1 = f64x2.add(s1, f64x2.add(f64x2.add(hi2(v0), hi2(v1)), f64x2.add(hi2(v2), hi2(v3))));
         if (wide) {
           const w0 = v128.load(p, 16), w1 = v128.load(p + row, 16), w2 = v128.load(p + 2 * row, 16), w3 = v128.load(p + 3 * row, 16);
-          s2 = f64x2.add(s2, f64x2.add(f64x2.add(lo(w0), lo(w1)), f64x2.add(lo(w2), lo(w3))));
-          s3 = f64x2.add(s3, f64x2.add(f64x2.add(hi(w0), hi(w1)), f64x2.add(hi(w2), hi(w3))));
+          s2 = f64x2.add(s2, f64x2.add(f64x2.add(lo2(w0), lo2(w1)), f64x2.add(lo2(w2), lo2(w3))));
+          s3 = f64x2.add(s3, f64x2.add(f64x2.add(hi2(w0), hi2(w1)), f64x2.add(hi2(w2), hi2(w3))));
         }
         p += 4 * row;
       }
       for (; k < r; k++) {
         const v = v128.load(p);
-        s0 = f64x2.add(s0, lo(v));
-        s1 = f64x2.add(s1, hi(v));
+        s0 = f64x2.add(s0, lo2(v));
+        s1 = f64x2.add(s1, hi2(v));
         if (wide) {
           const w = v128.load(p, 16);
-          s2 = f64x2.add(s2, lo(w));
-          s3 = f64x2.add(s3, hi(w));
+          s2 = f64x2.add(s2, lo2(w));
+          s3 = f64x2.add(s3, hi2(w));
         }
         p += row;
       }
@@ -290,18 +368,21 @@ export function addBias(x: usize, bias: usize, out: usize, rows: i32, c: i32): v
 
 /**
  * DepthwiseConv2dNativeBackpropFilter with channel multiplier 1, c % 4 = 0 (NHWC, float32), any strides,
- * dilations and pads:
+ * dilations and pads, for the channels [4·lo, 4·hi):
  *   dW[i, j, k] = Σ_{b, oy, ox} x[b, oy·sh + i·dh − pt, ox·sw + j·dw − pl, k] · dy[b, oy, ox, k]
  * Products and sums in float64 (`acc`: fh·fw·c doubles, zero on entry), in the same loop order as the
  * JavaScript loop it replaces, so the result is identical to it; then rounded once into `out` [fh, fw, c].
  */
-export function depthwiseFilterGrad(
+export function depthwiseFilterGradChannels(
+  lo: i32, hi: i32,
   x: usize, dy: usize, acc: usize, out: usize,
   n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
   fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
 ): void {
   const px = <usize>c << 2; // bytes per pixel (float32)
   const tap = <usize>c << 3; // bytes per tap of acc (float64)
+  const k0 = <usize>lo << 4;
+  const k1 = <usize>hi << 4;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let i = 0; i < fh; i++) {
@@ -314,22 +395,125 @@ export function depthwiseFilterGrad(
             if (xx < 0 || xx >= w) continue;
             const xp = x + <usize>((b * h + y) * w + xx) * px;
             const ap = acc + <usize>(i * fw + j) * tap;
-            for (let k: usize = 0; k < px; k += 16) {
+            for (let k = k0; k < k1; k += 16) {
               const xv = v128.load(xp + k);
               const dv = v128.load(dp + k);
               const a = ap + (k << 1);
-              v128.store(a, f64x2.add(v128.load(a), f64x2.mul(lo(xv), lo(dv))));
-              v128.store(a, f64x2.add(v128.load(a, 16), f64x2.mul(hi(xv), hi(dv))), 16);
+              v128.store(a, f64x2.add(v128.load(a), f64x2.mul(lo2(xv), lo2(dv))));
+              v128.store(a, f64x2.add(v128.load(a, 16), f64x2.mul(hi2(xv), hi2(dv))), 16);
             }
           }
         }
       }
     }
   }
-  const total = <usize>(fh * fw * c);
-  for (let q: usize = 0; q < total; q += 4) {
-    const lo2 = f32x4.demote_f64x2_zero(v128.load(acc + (q << 3)));
-    const hi2 = f32x4.demote_f64x2_zero(v128.load(acc + (q << 3), 16));
-    v128.store(out + (q << 2), i32x4.shuffle(lo2, hi2, 0, 1, 4, 5));
+  for (let t = 0; t < fh * fw; t++) {
+    for (let k = k0; k < k1; k += 16) {
+      const q = <usize>t * px + k;
+      const l = f32x4.demote_f64x2_zero(v128.load(acc + (q << 1)));
+      const u = f32x4.demote_f64x2_zero(v128.load(acc + (q << 1), 16));
+      v128.store(out + q, i32x4.shuffle(l, u, 0, 1, 4, 5));
+    }
+  }
+}
+
+/**
+ * DepthwiseConv2dNative (multiplier 1, c % 4 = 0, NHWC, float32) for the output rows r = b·oh + oy in [lo, hi):
+ *   out[b, oy, ox, k] = Σ_{j, i} x[b, oy·sh + i·dh − pt, ox·sw + j·dw − pl, k] · w[i, j, k]
+ * summed from +0 over the taps inside x in XNNPACK's order — column by column (j outer, i inner) — so the results
+ * are XNNPACK's bit for bit (its padding only adds zero products). Sixteen channels (4 vectors) per pass; the last
+ * pass of a channel count that is not a multiple of 16 repeats vectors and stores them again.
+ */
+export function depthwiseConvRows(
+  lo: i32, hi: i32,
+  x: usize, w: usize, out: usize,
+  h: i32, wd: i32, c: i32, oh: i32, ow: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
+): void {
+  const px = <usize>c << 2;
+  const last = px - 16;
+  for (let r = lo; r < hi; r++) {
+    const b = r / oh;
+    const oy = r % oh;
+    for (let ox = 0; ox < ow; ox++) {
+      const op = out + (<usize>r * <usize>ow + <usize>ox) * px;
+      for (let k: usize = 0; k < px; k += 64) {
+        const kB = min(k + 16, last);
+        const kC = min(k + 32, last);
+        const kD = min(k + 48, last);
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let j = 0; j < fw; j++) {
+          const xx = ox * sw + j * dw - pl;
+          if (xx < 0 || xx >= wd) continue;
+          for (let i = 0; i < fh; i++) {
+            const y = oy * sh + i * dh - pt;
+            if (y < 0 || y >= h) continue;
+            const xp = x + <usize>((b * h + y) * wd + xx) * px;
+            const wp = w + <usize>(i * fw + j) * px;
+            a0 = f32x4.add(a0, f32x4.mul(v128.load(xp + k), v128.load(wp + k)));
+            a1 = f32x4.add(a1, f32x4.mul(v128.load(xp + kB), v128.load(wp + kB)));
+            a2 = f32x4.add(a2, f32x4.mul(v128.load(xp + kC), v128.load(wp + kC)));
+            a3 = f32x4.add(a3, f32x4.mul(v128.load(xp + kD), v128.load(wp + kD)));
+          }
+        }
+        v128.store(op + kD, a3);
+        v128.store(op + kC, a2);
+        v128.store(op + kB, a1);
+        v128.store(op + k, a0);
+      }
+    }
+  }
+}
+
+/**
+ * DepthwiseConv2dNativeBackpropInput (multiplier 1, c % 4 = 0, NHWC, float32) for the input rows r = b·h + y in
+ * [lo, hi):
+ *   dx[b, y, x, k] = Σ_{j, i} dy[b, (y + pt − i·dh) / sh, (x + pl − j·dw) / sw, k] · w[i, j, k]
+ * over the taps whose quotients are whole and inside dy, j and i both descending: the order in which XNNPACK's
+ * depthwise convolution of the zero-dilated dy by the flipped filter adds them (the formulation this replaces,
+ * bit for bit; the zeros it adds change nothing). Sixteen channels per pass, as in depthwiseConvRows.
+ */
+export function depthwiseInputGradRows(
+  lo: i32, hi: i32,
+  dy: usize, w: usize, dx: usize,
+  h: i32, wd: i32, c: i32, oh: i32, ow: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
+): void {
+  const px = <usize>c << 2;
+  const last = px - 16;
+  for (let r = lo; r < hi; r++) {
+    const b = r / h;
+    const y = r % h;
+    for (let x = 0; x < wd; x++) {
+      const op = dx + (<usize>r * <usize>wd + <usize>x) * px;
+      for (let k: usize = 0; k < px; k += 64) {
+        const kB = min(k + 16, last);
+        const kC = min(k + 32, last);
+        const kD = min(k + 48, last);
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let j = fw - 1; j >= 0; j--) {
+          const tx = x + pl - j * dw;
+          if (tx < 0 || tx % sw !== 0) continue;
+          const ox = tx / sw;
+          if (ox >= ow) continue;
+          for (let i = fh - 1; i >= 0; i--) {
+            const ty = y + pt - i * dh;
+            if (ty < 0 || ty % sh !== 0) continue;
+            const oy = ty / sh;
+            if (oy >= oh) continue;
+            const dp = dy + <usize>((b * oh + oy) * ow + ox) * px;
+            const wp = w + <usize>(i * fw + j) * px;
+            a0 = f32x4.add(a0, f32x4.mul(v128.load(dp + k), v128.load(wp + k)));
+            a1 = f32x4.add(a1, f32x4.mul(v128.load(dp + kB), v128.load(wp + kB)));
+            a2 = f32x4.add(a2, f32x4.mul(v128.load(dp + kC), v128.load(wp + kC)));
+            a3 = f32x4.add(a3, f32x4.mul(v128.load(dp + kD), v128.load(wp + kD)));
+          }
+        }
+        v128.store(op + kD, a3);
+        v128.store(op + kC, a2);
+        v128.store(op + kB, a1);
+        v128.store(op + k, a0);
+      }
+    }
   }
 }
