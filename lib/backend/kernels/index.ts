@@ -14,6 +14,9 @@ import { sumConfig } from './sum';
 import { meanConfig } from './mean';
 import { identityConfig } from './identity';
 import { castConfig } from './cast';
+import { multiplyConfig } from './multiply';
+import { registerWasmGradients } from './gradients';
+import { kitBatchNormGradConfig, kitSigmoidGradConfig, kitSquareGradConfig } from './fused_grads';
 
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
@@ -31,6 +34,10 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   meanConfig,
   identityConfig,
   castConfig,
+  multiplyConfig,
+  kitSigmoidGradConfig,
+  kitSquareGradConfig,
+  kitBatchNormGradConfig,
 ];
 
 
@@ -38,6 +45,7 @@ export { REPLACED_WASM_KERNELS };
 
 /** Registers (or re-registers) the kit's wasm training kernels; safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
+  registerWasmGradients();
   for (const config of WASM_TRAINING_KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
     if (existing != null && existing.kernelFunc === config.kernelFunc) continue;

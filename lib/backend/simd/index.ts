@@ -42,6 +42,12 @@ export interface SimdKernels {
     h: number, wd: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
   ): void;
+  sigmoidGrad(lo: number, hi: number, dy: number, y: number, dx: number, size: number): void;
+  squareGrad(lo: number, hi: number, dy: number, x: number, dx: number, size: number): void;
+  batchNormGrad(
+    lo: number, hi: number, x: number, dy: number, mean: number, scale: number, r: number, m: number, nr: number,
+    dx: number, acc: number, oMean: number, oVar: number, oScale: number, oOffset: number, rows: number, c: number,
+  ): void;
   sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
   addBias(x: number, bias: number, out: number, rows: number, c: number): void;
   /**

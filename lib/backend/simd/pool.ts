@@ -20,6 +20,9 @@ export const SPLIT_KERNELS = [
   'depthwiseFilterGradChannels',
   'depthwiseConvRows',
   'depthwiseInputGradRows',
+  'sigmoidGrad',
+  'squareGrad',
+  'batchNormGrad',
 ] as const;
 /** One of SPLIT_KERNELS. */
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];

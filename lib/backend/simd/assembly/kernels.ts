@@ -517,3 +517,128 @@ export function depthwiseInputGradRows(
     }
   }
 }
+
+/**
+ * The sigmoid gradient dx = dy · (y · (1 − y)) over elements [16·lo, min(16·hi, size)) (float32), each of the three
+ * operations rounded as tfjs's gradient (three kernels) rounds it.
+ */
+export function sigmoidGrad(lo: i32, hi: i32, dy: usize, y: usize, dx: usize, size: i32): void {
+  const end = min(hi << 4, size);
+  const one = f32x4.splat(1);
+  let e = lo << 4;
+  for (; e + 4 <= end; e += 4) {
+    const p = <usize>e << 2;
+    const yv = v128.load(y + p);
+    v128.store(dx + p, f32x4.mul(v128.load(dy + p), f32x4.mul(yv, f32x4.sub(one, yv))));
+  }
+  for (; e < end; e++) {
+    const p = <usize>e << 2;
+    const yv = load<f32>(y + p);
+    store<f32>(dx + p, load<f32>(dy + p) * (yv * (<f32>1 - yv)));
+  }
+}
+
+/** The square's gradient dx = dy · (x · 2) over elements [16·lo, min(16·hi, size)) (float32), as tfjs rounds it. */
+export function squareGrad(lo: i32, hi: i32, dy: usize, x: usize, dx: usize, size: i32): void {
+  const end = min(hi << 4, size);
+  const two = f32x4.splat(2);
+  let e = lo << 4;
+  for (; e + 4 <= end; e += 4) {
+    const p = <usize>e << 2;
+    v128.store(dx + p, f32x4.mul(v128.load(dy + p), f32x4.mul(v128.load(x + p), two)));
+  }
+  for (; e < end; e++) {
+    const p = <usize>e << 2;
+    store<f32>(dx + p, load<f32>(dy + p) * (load<f32>(x + p) * <f32>2));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function add4(at: usize, t0: v128, t1: v128, t2: v128, t3: v128): void {
+  v128.store(at, f64x2.add(v128.load(at), f64x2.add(f64x2.add(lo2(t0), lo2(t1)), f64x2.add(lo2(t2), lo2(t3)))));
+  v128.store(at, f64x2.add(v128.load(at, 16), f64x2.add(f64x2.add(hi2(t0), hi2(t1)), f64x2.add(hi2(t2), hi2(t3)))), 16);
+}
+
+// @ts-ignore: decorator
+@inline
+function add1(at: usize, t: v128): void {
+  v128.store(at, f64x2.add(v128.load(at), lo2(t)));
+  v128.store(at, f64x2.add(v128.load(at, 16), hi2(t)), 16);
+}
+
+/**
+ * FusedBatchNorm's gradient (tfjs's formulas, mean and variance of rank 1) for the channels [4·lo, 4·hi) of x and
+ * dy viewed as [rows, c] (c % 4 = 0), given the channel vectors mean, scale, r = 1/√(var + ε), m = r·r·r·(−0.5) and
+ * nr = r·(−1) as tfjs computes them (c float32 each):
+ *   dx = (dy·r)·scale;  per channel, summed over the rows: (nr · dy·scale), (m·(x − mean)) · dy·scale,
+ *   dy · ((x − mean)·r), dy — the gradients of mean, variance, scale and offset.
+ * Every product is rounded as tfjs's separate kernels round it, and each sum is added in float64 four rows at a
+ * time, (t0 + t1) + (t2 + t3), then row by row — the order of the kit's Sum (`sumMiddle`) — into `acc` (4 × c
+ * float64, zero on entry), then rounded once into oMean, oVar, oScale, oOffset (c float32 each). Bit for bit tfjs's
+ * gradient, in one pass.
+ */
+export function batchNormGrad(
+  lo: i32, hi: i32, x: usize, dy: usize,
+  meanV: usize, scaleV: usize, rV: usize, mV: usize, nrV: usize,
+  dx: usize, acc: usize, oMean: usize, oVar: usize, oScale: usize, oOffset: usize, rows: i32, c: i32,
+): void {
+  const row = <usize>c << 2;
+  const accRow = <usize>c << 3;
+  const j0 = <usize>lo << 4;
+  const j1 = <usize>hi << 4;
+  let k = 0;
+  for (; k + 4 <= rows; k += 4) {
+    const base = <usize>k * row;
+    for (let j = j0; j < j1; j += 16) {
+      const mean = v128.load(meanV + j);
+      const scale = v128.load(scaleV + j);
+      const r = v128.load(rV + j);
+      const m = v128.load(mV + j);
+      const nr = v128.load(nrV + j);
+      const p0 = base + j, p1 = p0 + row, p2 = p1 + row, p3 = p2 + row;
+      const d0 = v128.load(dy + p0), d1 = v128.load(dy + p1), d2 = v128.load(dy + p2), d3 = v128.load(dy + p3);
+      const c0 = f32x4.sub(v128.load(x + p0), mean), c1 = f32x4.sub(v128.load(x + p1), mean);
+      const c2 = f32x4.sub(v128.load(x + p2), mean), c3 = f32x4.sub(v128.load(x + p3), mean);
+      v128.store(dx + p0, f32x4.mul(f32x4.mul(d0, r), scale));
+      v128.store(dx + p1, f32x4.mul(f32x4.mul(d1, r), scale));
+      v128.store(dx + p2, f32x4.mul(f32x4.mul(d2, r), scale));
+      v128.store(dx + p3, f32x4.mul(f32x4.mul(d3, r), scale));
+      const s0 = f32x4.mul(d0, scale), s1 = f32x4.mul(d1, scale), s2 = f32x4.mul(d2, scale), s3 = f32x4.mul(d3, scale);
+      const a = acc + (j << 1);
+      add4(a, f32x4.mul(nr, s0), f32x4.mul(nr, s1), f32x4.mul(nr, s2), f32x4.mul(nr, s3));
+      add4(a + accRow, f32x4.mul(f32x4.mul(m, c0), s0), f32x4.mul(f32x4.mul(m, c1), s1), f32x4.mul(f32x4.mul(m, c2), s2), f32x4.mul(f32x4.mul(m, c3), s3));
+      add4(a + 2 * accRow, f32x4.mul(d0, f32x4.mul(c0, r)), f32x4.mul(d1, f32x4.mul(c1, r)), f32x4.mul(d2, f32x4.mul(c2, r)), f32x4.mul(d3, f32x4.mul(c3, r)));
+      add4(a + 3 * accRow, d0, d1, d2, d3);
+    }
+  }
+  for (; k < rows; k++) {
+    const base = <usize>k * row;
+    for (let j = j0; j < j1; j += 16) {
+      const mean = v128.load(meanV + j);
+      const scale = v128.load(scaleV + j);
+      const r = v128.load(rV + j);
+      const m = v128.load(mV + j);
+      const nr = v128.load(nrV + j);
+      const p = base + j;
+      const d = v128.load(dy + p);
+      const cx = f32x4.sub(v128.load(x + p), mean);
+      v128.store(dx + p, f32x4.mul(f32x4.mul(d, r), scale));
+      const s = f32x4.mul(d, scale);
+      const a = acc + (j << 1);
+      add1(a, f32x4.mul(nr, s));
+      add1(a + accRow, f32x4.mul(f32x4.mul(m, cx), s));
+      add1(a + 2 * accRow, f32x4.mul(d, f32x4.mul(cx, r)));
+      add1(a + 3 * accRow, d);
+    }
+  }
+  for (let q: usize = 0; q < 4; q++) {
+    const out = q === 0 ? oMean : q === 1 ? oVar : q === 2 ? oScale : oOffset;
+    for (let j = j0; j < j1; j += 16) {
+      const a = acc + q * accRow + (j << 1);
+      const l = f32x4.demote_f64x2_zero(v128.load(a));
+      const u = f32x4.demote_f64x2_zero(v128.load(a, 16));
+      v128.store(out + j, i32x4.shuffle(l, u, 0, 1, 4, 5));
+    }
+  }
+}
