@@ -76,9 +76,10 @@ export function simdConv(
       const heap = new Float32Array((backend.typedArrayFromHeap(xp) as Float32Array).buffer);
       padNHWCInto(heap, heapOffset(backend, x) >> 2, heapOffset(backend, xp) >> 2, n, h, w, ci, hp, wp, top, left);
     }
-    simd.split('conv2dRows', n * oh, ow * co * fh * fw * ci, [
+    const g = rowsOf(n, padded ? hp : h, padded ? wp : w, oh, ow, fh, fw, sh, sw);
+    simd.split('conv2dRows', g.rows, g.ow * co * fh * fw * ci, [
       heapOffset(backend, xp), heapOffset(backend, filter), bias ? heapOffset(backend, bias) : 0, heapOffset(backend, out),
-      padded ? hp : h, padded ? wp : w, ci, co, oh, ow, fh, fw, sh, sw, act,
+      g.hp, g.wp, ci, co, g.oh, g.ow, fh, fw, sh, sw, act,
     ]);
   } catch (err) {
     backend.disposeData(out.dataId);
@@ -87,6 +88,21 @@ export function simdConv(
     if (padded) backend.disposeData(xp.dataId);
   }
   return out;
+}
+
+/** Pixels per row when a 1×1, stride-1 convolution is viewed as one long image: 4-pixel tiles even for tiny images. */
+const FLAT_ROW = 16;
+
+/**
+ * The rows `conv2dRows` works through: the image geometry as it is, or — for a 1×1 filter at stride 1 over x where it
+ * lies, a plain product of the [n·h·w, ci] pixels with the filter — rows of FLAT_ROW pixels (images of one row), so
+ * the 4-pixel register tile applies even to 2×2 or 1×1 images. Every output element is the same sum either way.
+ */
+export function rowsOf(n: number, hp: number, wp: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number) {
+  const pixels = n * oh * ow;
+  const flat = fh === 1 && fw === 1 && sh === 1 && sw === 1 && hp === oh && wp === ow && ow < FLAT_ROW && pixels % FLAT_ROW === 0;
+  if (flat) return { rows: pixels / FLAT_ROW, hp: 1, wp: FLAT_ROW, oh: 1, ow: FLAT_ROW };
+  return { rows: n * oh, hp, wp, oh, ow };
 }
 
 /** Conv2D (forward): see `convKernel`. */

@@ -94,12 +94,15 @@ function simdFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInf
   const { filterHeight: fh, filterWidth: fw } = info;
   const size = fh * fw * ci * co;
   const perImage = oh * ow * size;
-  const geometry = [h, w, ci, oh, ow, co, fh, fw, info.padInfo.top, info.padInfo.left];
+  // A 1×1 filter without padding: each image's pixels as one row (the same sums in the same order, longer runs).
+  const flat = fh === 1 && fw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 && oh === h && ow === w;
+  const [gh, gw] = flat ? [1, h * w] : [h, w];
+  const geometry = [gh, gw, ci, flat ? 1 : oh, flat ? h * w : ow, co, fh, fw, info.padInfo.top, info.padInfo.left];
   const out = backend.makeOutput([fh, fw, ci, co], 'float32');
   if (chunkCount(n, perImage, simdThreads(backend)) <= 1) {
     (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
     const [xo, dyo, oo] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out)];
-    simd.conv2dFilterGradImages(0, n, xo, dyo, oo, 0, h, w, ci, oh, ow, co, fh, fw, info.padInfo.top, info.padInfo.left);
+    simd.conv2dFilterGradImages(0, n, xo, dyo, oo, 0, geometry[0], geometry[1], ci, geometry[3], geometry[4], co, fh, fw, info.padInfo.top, info.padInfo.left);
     return out;
   }
   const slots = backend.makeOutput([n * size], 'float32');

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, padNHWCInto, simdKernelsFor, type SimdKernels, type SimdOrXnnpack } from '../simd';
 import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
+import { rowsOf } from './conv2d';
 
 /** See SimdOrXnnpack (lib/backend/simd). */
 export type InputGradMode = SimdOrXnnpack;
@@ -78,14 +79,16 @@ function simdInputGrad(
   const wp = w + fw - 1;
   const top = fh - 1 - info.padInfo.top; // dyp row of dy row 0 (may be negative)
   const left = fw - 1 - info.padInfo.left;
+  // A 1×1 filter without padding convolves dy where it lies.
+  const direct = fh === 1 && fw === 1 && top === 0 && left === 0;
   return runProgram(backend, (p) => {
-    const dyp = p.own(backend.makeOutput([n, hp, wp, co], 'float32'));
+    const dyp = direct ? dy : p.own(backend.makeOutput([n, hp, wp, co], 'float32'));
     const wt = p.own(backend.makeOutput([fh, fw, co, ci], 'float32'));
     const out = backend.makeOutput([n, h, w, ci], 'float32');
     p.own(out);
     // Views after the last makeOutput (allocating may grow and move the heap).
-    const heap = new Float32Array((backend.typedArrayFromHeap(dyp) as Float32Array).buffer);
-    padNHWCInto(heap, heapOffset(backend, dy) >> 2, heapOffset(backend, dyp) >> 2, n, oh, ow, co, hp, wp, top, left);
+    const heap = new Float32Array((backend.typedArrayFromHeap(wt) as Float32Array).buffer);
+    if (!direct) padNHWCInto(heap, heapOffset(backend, dy) >> 2, heapOffset(backend, dyp) >> 2, n, oh, ow, co, hp, wp, top, left);
     const fv = backend.typedArrayFromHeap(filter) as Float32Array;
     const wv = backend.typedArrayFromHeap(wt) as Float32Array;
     for (let i = 0; i < fh; i++) {
@@ -95,8 +98,9 @@ function simdInputGrad(
         for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) wv[dst + o * ci + c] = fv[src + c * co + o];
       }
     }
-    simd.split('conv2dRows', n * h, w * ci * fh * fw * co, [
-      heapOffset(backend, dyp), heapOffset(backend, wt), 0, heapOffset(backend, out), hp, wp, co, ci, h, w, fh, fw, 1, 1, 0,
+    const g = rowsOf(n, hp, wp, h, w, fh, fw, 1, 1);
+    simd.split('conv2dRows', g.rows, g.ow * ci * fh * fw * co, [
+      heapOffset(backend, dyp), heapOffset(backend, wt), 0, heapOffset(backend, out), g.hp, g.wp, co, ci, g.oh, g.ow, fh, fw, 1, 1, 0,
     ]);
     return out;
   });

@@ -15,6 +15,7 @@ import { meanConfig } from './mean';
 import { identityConfig } from './identity';
 import { castConfig } from './cast';
 import { multiplyConfig } from './multiply';
+import { fusedBatchNormConfig } from './batch_norm';
 import { registerWasmGradients } from './gradients';
 import { kitBatchNormGradConfig, kitSigmoidGradConfig, kitSquareGradConfig } from './fused_grads';
 
@@ -35,6 +36,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   identityConfig,
   castConfig,
   multiplyConfig,
+  fusedBatchNormConfig,
   kitSigmoidGradConfig,
   kitSquareGradConfig,
   kitBatchNormGradConfig,

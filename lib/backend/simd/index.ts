@@ -48,6 +48,7 @@ export interface SimdKernels {
     lo: number, hi: number, x: number, dy: number, mean: number, scale: number, r: number, m: number, nr: number,
     dx: number, acc: number, oMean: number, oVar: number, oScale: number, oOffset: number, rows: number, c: number,
   ): void;
+  batchNormRows(lo: number, hi: number, x: number, mean: number, scale: number, offset: number, nf: number, out: number, c: number): void;
   sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
   addBias(x: number, bias: number, out: number, rows: number, c: number): void;
   /**

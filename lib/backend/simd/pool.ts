@@ -23,6 +23,7 @@ export const SPLIT_KERNELS = [
   'sigmoidGrad',
   'squareGrad',
   'batchNormGrad',
+  'batchNormRows',
 ] as const;
 /** One of SPLIT_KERNELS. */
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];

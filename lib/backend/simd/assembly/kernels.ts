@@ -642,3 +642,25 @@ export function batchNormGrad(
     }
   }
 }
+
+/**
+ * FusedBatchNorm (forward) for the rows [lo, hi) of x viewed as [rows, c] (c % 4 = 0), channel vectors mean, scale,
+ * offset and nf = √(variance + ε) (c float32 each):
+ *   out = offset + ((x − mean) · scale) / nf
+ * with (x − mean) · scale rounded to float32, then the division and the addition in float64 and one rounding — what
+ * the wasm backend's own kernel (a scalar C++ loop) computes, bit for bit (found by comparing candidate roundings).
+ */
+export function batchNormRows(lo: i32, hi: i32, x: usize, mean: usize, scale: usize, offset: usize, nf: usize, out: usize, c: i32): void {
+  const row = <usize>c << 2;
+  for (let k = lo; k < hi; k++) {
+    const base = <usize>k * row;
+    for (let j: usize = 0; j < row; j += 16) {
+      const t = f32x4.mul(f32x4.sub(v128.load(x + base + j), v128.load(mean + j)), v128.load(scale + j));
+      const n = v128.load(nf + j);
+      const o = v128.load(offset + j);
+      const l = f64x2.add(lo2(o), f64x2.div(lo2(t), lo2(n)));
+      const u = f64x2.add(hi2(o), f64x2.div(hi2(t), hi2(n)));
+      v128.store(out + base + j, i32x4.shuffle(f32x4.demote_f64x2_zero(l), f32x4.demote_f64x2_zero(u), 0, 1, 4, 5));
+    }
+  }
+}
