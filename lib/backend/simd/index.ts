@@ -143,15 +143,33 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   return cache.kernels;
 }
 
-/** Work (multiply-adds or element operations) below which a chunk costs more to hand out than it saves. */
-export const MIN_CHUNK_WORK = 250_000;
-/** Chunks per thread: many small chunks let the other threads finish the work of one that was descheduled. */
-export const CHUNKS_PER_THREAD = 8;
+/** How work is cut into chunks for the pool (see chunkCount). */
+export interface SplitPolicy {
+  /** Work (multiply-adds or element operations) below which a chunk costs more to hand out than it saves. */
+  minChunkWork: number;
+  /** Chunks per thread: many small chunks let the other threads finish the work of one that was descheduled. */
+  chunksPerThread: number;
+}
+/** The default split policy (measured: see docs/backend.md, "Threads"). */
+export const SPLIT_POLICY: Readonly<SplitPolicy> = { minChunkWork: 250_000, chunksPerThread: 8 };
+let policy: SplitPolicy = { ...SPLIT_POLICY };
+
+/** Replaces the split policy (tests force tiny chunks, benchmarks try others); returns the previous one. */
+export function setSplitPolicy(next: Partial<SplitPolicy>): SplitPolicy {
+  const old = policy;
+  policy = { ...policy, ...next };
+  return old;
+}
 
 /** How many chunks `units` units of `work` each are cut into on `size` threads (1 = run on the caller). */
 export function chunkCount(units: number, work: number, size: number): number {
   if (size <= 1) return 1;
-  return Math.max(1, Math.min(units, size * CHUNKS_PER_THREAD, Math.floor((units * work) / MIN_CHUNK_WORK)));
+  return Math.max(1, Math.min(units, size * policy.chunksPerThread, Math.floor((units * work) / policy.minChunkWork)));
+}
+
+/** Jobs the kit's thread pool has run on the current heap (tests check that the threaded paths ran). */
+export function simdPoolJobs(): number {
+  return cache?.pool?.jobs ?? 0;
 }
 
 function runSplit(loaded: Loaded, kernel: SplitKernel, units: number, work: number, args: number[]): void {

@@ -98,6 +98,8 @@ export class KernelPool {
   private readonly fns: RangeKernel[];
   private readonly threads: Worker[] = [];
   private gen = 0;
+  /** Jobs run so far. */
+  jobs = 0;
 
   /** `exports`: the calling thread's own instance of the module (it computes chunks too). */
   constructor(module: object, memory: object, exports: Record<string, unknown>, readonly workers: number) {
@@ -127,6 +129,7 @@ export class KernelPool {
     if (args.length > MAX_ARGS) throw new Error(`KernelPool: ${kernel} takes ${args.length} arguments, at most ${MAX_ARGS} fit`);
     const chunks = Math.ceil(units / per);
     const { ctl, claim } = this;
+    this.jobs++;
     ctl[KERNEL] = SPLIT_KERNELS.indexOf(kernel);
     ctl[UNITS] = units;
     ctl[PER] = per;
