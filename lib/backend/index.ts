@@ -1,8 +1,11 @@
 // Public API of lib/backend: backend selection and the kit's wasm training kernels.
 import { registerWasmTrainingKernels } from './kernels';
+import { patchLayersForWasm } from './layers';
 
 // The training kernels are registered as soon as the library loads, so plain `tf.setBackend('wasm')` trains too.
 registerWasmTrainingKernels();
+// …and tfjs-layers' batch norm and swish train fused on wasm (lib/backend/layers.ts; the same bits).
+patchLayersForWasm();
 
 export * from './select';
 export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, restoreWasmKernel } from './kernels';

@@ -64,3 +64,68 @@ export const kitBatchNormGradConfig: tf.KernelConfig = {
     return [dx, ...sums];
   },
 };
+
+export const KIT_CHANNEL_SUM = 'KitChannelSum';
+export const KIT_BATCH_NORM_FINISH_DX = 'KitBatchNormFinishDx';
+export const KIT_SWISH_GRAD = 'KitSwishGrad';
+
+/** Per-channel sums of x [.., c] (kind 0), (x − mean)² (kind 1) or k·((x − mean)·2) (kind 2), times `scale`: [c]. */
+export const kitChannelSumConfig: tf.KernelConfig = {
+  kernelName: KIT_CHANNEL_SUM,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as BackendWasm;
+    const { x, mean, k } = inputs as Record<string, tf.TensorInfo>;
+    const { kind, scale } = attrs as unknown as { kind: number; scale: number };
+    const simd = simdKernels(b);
+    if (simd == null) throw new Error(`${KIT_CHANNEL_SUM} (wasm): the kit's SIMD kernels are not loaded`);
+    const c = x.shape[x.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / c;
+    const out = b.makeOutput([c], 'float32');
+    const acc = b.makeOutput([2 * c], 'float32'); // c float64 sums
+    try {
+      (b.typedArrayFromHeap(acc) as Float32Array).fill(0);
+      const at = (t: tf.TensorInfo) => heapOffset(b, t);
+      simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), at(acc), at(out), rows, c, kind, scale]);
+    } finally {
+      b.disposeData(acc.dataId);
+    }
+    return out;
+  },
+};
+
+/** dx₁ + ds·((x − mean)·2), then + dm: the batch norm's input gradient from its three contributions (a new tensor). */
+export const kitBatchNormFinishDxConfig: tf.KernelConfig = {
+  kernelName: KIT_BATCH_NORM_FINISH_DX,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as BackendWasm;
+    const { x, mean, ds, dm, dx } = inputs as Record<string, tf.TensorInfo>;
+    const simd = simdKernels(b);
+    if (simd == null) throw new Error(`${KIT_BATCH_NORM_FINISH_DX} (wasm): the kit's SIMD kernels are not loaded`);
+    const c = x.shape[x.shape.length - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / c;
+    const out = b.makeOutput(x.shape, 'float32');
+    // The kernel updates its dx argument in place: work on a copy so the input stays as the engine knows it.
+    (b.typedArrayFromHeap(out) as Float32Array).set(b.typedArrayFromHeap(dx) as Float32Array);
+    const at = (t: tf.TensorInfo) => heapOffset(b, t);
+    simd.split('batchNormFinishDx', rows, c * 6, [at(x), at(mean), at(ds), at(dm), at(out), c]);
+    return out;
+  },
+};
+
+/** Swish's gradient from dy, x and s = sigmoid(x). */
+export const kitSwishGradConfig: tf.KernelConfig = {
+  kernelName: KIT_SWISH_GRAD,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as BackendWasm;
+    const { dy, x, s } = inputs as Record<string, tf.TensorInfo>;
+    const simd = simdKernels(b);
+    if (simd == null) throw new Error(`${KIT_SWISH_GRAD} (wasm): the kit's SIMD kernels are not loaded`);
+    const size = tf.util.sizeFromShape(dy.shape);
+    const out = b.makeOutput(dy.shape, 'float32');
+    simd.split('swishGrad', Math.ceil(size / 16), 16 * 6, [heapOffset(b, dy), heapOffset(b, x), heapOffset(b, s), heapOffset(b, out), size]);
+    return out;
+  },
+};

@@ -17,7 +17,9 @@ import { castConfig } from './cast';
 import { multiplyConfig } from './multiply';
 import { fusedBatchNormConfig } from './batch_norm';
 import { registerWasmGradients } from './gradients';
-import { kitBatchNormGradConfig, kitSigmoidGradConfig, kitSquareGradConfig } from './fused_grads';
+import {
+  kitBatchNormFinishDxConfig, kitBatchNormGradConfig, kitChannelSumConfig, kitSigmoidGradConfig, kitSquareGradConfig, kitSwishGradConfig,
+} from './fused_grads';
 
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
@@ -40,6 +42,9 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   kitSigmoidGradConfig,
   kitSquareGradConfig,
   kitBatchNormGradConfig,
+  kitChannelSumConfig,
+  kitBatchNormFinishDxConfig,
+  kitSwishGradConfig,
 ];
 
 

@@ -49,6 +49,9 @@ export interface SimdKernels {
     dx: number, acc: number, oMean: number, oVar: number, oScale: number, oOffset: number, rows: number, c: number,
   ): void;
   batchNormRows(lo: number, hi: number, x: number, mean: number, scale: number, offset: number, nf: number, out: number, c: number): void;
+  channelSum(lo: number, hi: number, x: number, mean: number, k: number, acc: number, out: number, rows: number, c: number, kind: number, scale: number): void;
+  batchNormFinishDx(lo: number, hi: number, x: number, mean: number, ds: number, dm: number, dx: number, c: number): void;
+  swishGrad(lo: number, hi: number, dy: number, x: number, s: number, dx: number, size: number): void;
   sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
   addBias(x: number, bias: number, out: number, rows: number, c: number): void;
   /**

@@ -24,6 +24,9 @@ export const SPLIT_KERNELS = [
   'squareGrad',
   'batchNormGrad',
   'batchNormRows',
+  'channelSum',
+  'batchNormFinishDx',
+  'swishGrad',
 ] as const;
 /** One of SPLIT_KERNELS. */
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];

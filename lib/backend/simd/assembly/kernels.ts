@@ -235,6 +235,8 @@ export function conv2dRows(
   const group = ow >= 4 ? 4 : 1;
   // Pixels 1..3 of the group (the same pixel when the row is narrower than 4).
   const q1 = group === 4 ? <usize>sw * xPix : 0;
+  const q2 = q1 << 1;
+  const q3 = q1 + q2;
   const qo = group === 4 ? oPix : 0;
   const zero = f32x4.splat(0);
   for (let r = lo; r < hi; r++) {
@@ -256,14 +258,16 @@ export function conv2dRows(
         let a3 = initA, b3 = initB;
         for (let i = 0; i < fh; i++) {
           let xpp = p0 + <usize>i * xRow;
-          let wp0 = w + <usize>i * wRow;
-          for (let q = 0; q < run; q++) {
-            const wA = v128.load(wp0 + oA);
-            const wB = v128.load(wp0 + oB);
+          let wa = w + <usize>i * wRow + oA;
+          const dB = oB - oA;
+          const end = xpp + (<usize>run << 2);
+          while (xpp < end) {
+            const wA = v128.load(wa);
+            const wB = v128.load(wa + dB);
             const s0 = v128.load32_splat(xpp);
             const s1 = v128.load32_splat(xpp + q1);
-            const s2 = v128.load32_splat(xpp + 2 * q1);
-            const s3 = v128.load32_splat(xpp + 3 * q1);
+            const s2 = v128.load32_splat(xpp + q2);
+            const s3 = v128.load32_splat(xpp + q3);
             a0 = f32x4.add(a0, f32x4.mul(s0, wA));
             b0 = f32x4.add(b0, f32x4.mul(s0, wB));
             a1 = f32x4.add(a1, f32x4.mul(s1, wA));
@@ -273,7 +277,7 @@ export function conv2dRows(
             a3 = f32x4.add(a3, f32x4.mul(s3, wA));
             b3 = f32x4.add(b3, f32x4.mul(s3, wB));
             xpp += 4;
-            wp0 += oPix;
+            wa += oPix;
           }
         }
         if (act === 1) {
@@ -662,5 +666,100 @@ export function batchNormRows(lo: i32, hi: i32, x: usize, mean: usize, scale: us
       const u = f64x2.add(hi2(o), f64x2.div(hi2(t), hi2(n)));
       v128.store(out + base + j, i32x4.shuffle(f32x4.demote_f64x2_zero(l), f32x4.demote_f64x2_zero(u), 0, 1, 4, 5));
     }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function momentTerm(kind: i32, xv: v128, m: v128, k: v128): v128 {
+  if (kind === 0) return xv;
+  const d = f32x4.sub(xv, m);
+  if (kind === 1) return f32x4.mul(d, d);
+  return f32x4.mul(k, f32x4.mul(d, f32x4.splat(2)));
+}
+
+/**
+ * Per-channel sums over the rows of x viewed as [rows, c] (c % 4 = 0), for the channels [4·lo, 4·hi), of
+ *   kind 0: x;   kind 1: (x − mean)²;   kind 2: k · ((x − mean) · 2)
+ * each term rounded to float32 as tfjs's kernels round it (Sub, Square, Multiply), added in float64 four rows at a
+ * time, (t0 + t1) + (t2 + t3), then row by row — the kit's Sum/Mean (`sumMiddle`) — into `acc` (c float64, zero on
+ * entry), then out = acc · scale rounded to float32 (scale 1/rows makes it the kit's Mean). The moments of a batch
+ * norm and a term of its gradient, in one pass each.
+ */
+export function channelSum(
+  lo: i32, hi: i32, x: usize, mean: usize, k: usize, acc: usize, out: usize, rows: i32, c: i32, kind: i32, scale: f64,
+): void {
+  const row = <usize>c << 2;
+  const j0 = <usize>lo << 4;
+  const j1 = <usize>hi << 4;
+  const zero = f32x4.splat(0);
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const base = <usize>r * row;
+    for (let j = j0; j < j1; j += 16) {
+      const m = kind > 0 ? v128.load(mean + j) : zero;
+      const kv = kind === 2 ? v128.load(k + j) : zero;
+      const p = x + base + j;
+      add4(acc + (j << 1),
+        momentTerm(kind, v128.load(p), m, kv), momentTerm(kind, v128.load(p + row), m, kv),
+        momentTerm(kind, v128.load(p + 2 * row), m, kv), momentTerm(kind, v128.load(p + 3 * row), m, kv));
+    }
+  }
+  for (; r < rows; r++) {
+    const base = <usize>r * row;
+    for (let j = j0; j < j1; j += 16) {
+      const m = kind > 0 ? v128.load(mean + j) : zero;
+      const kv = kind === 2 ? v128.load(k + j) : zero;
+      add1(acc + (j << 1), momentTerm(kind, v128.load(x + base + j), m, kv));
+    }
+  }
+  const s = f64x2.splat(scale);
+  for (let j = j0; j < j1; j += 16) {
+    const a = acc + (j << 1);
+    const l = f32x4.demote_f64x2_zero(f64x2.mul(v128.load(a), s));
+    const u = f32x4.demote_f64x2_zero(f64x2.mul(v128.load(a, 16), s));
+    v128.store(out + j, i32x4.shuffle(l, u, 0, 1, 4, 5));
+  }
+}
+
+/**
+ * The last step of a batch norm's input gradient, for the rows [lo, hi) of [rows, c]: dx = (dx + ds · ((x − mean) · 2))
+ * + dm, with dx holding the batch-norm kernel's own term on entry — the three contributions tfjs's backward pass adds
+ * into x's gradient, in its order (per-channel ds and dm).
+ */
+export function batchNormFinishDx(lo: i32, hi: i32, x: usize, mean: usize, ds: usize, dm: usize, dx: usize, c: i32): void {
+  const row = <usize>c << 2;
+  const two = f32x4.splat(2);
+  for (let r = lo; r < hi; r++) {
+    const base = <usize>r * row;
+    for (let j: usize = 0; j < row; j += 16) {
+      const p = base + j;
+      const dd = f32x4.mul(v128.load(ds + j), f32x4.mul(f32x4.sub(v128.load(x + p), v128.load(mean + j)), two));
+      v128.store(dx + p, f32x4.add(f32x4.add(v128.load(dx + p), dd), v128.load(dm + j)));
+    }
+  }
+}
+
+/**
+ * Swish's gradient for tfjs-layers' x · sigmoid(x · 1), over elements [16·lo, min(16·hi, size)), from x and
+ * s = sigmoid(x): dx = dy · s + (dy · x) · (s · (1 − s)), every operation rounded as tfjs's kernels round it and the
+ * two terms added in the order its backward pass adds them.
+ */
+export function swishGrad(lo: i32, hi: i32, dy: usize, x: usize, s: usize, dx: usize, size: i32): void {
+  const end = min(hi << 4, size);
+  const one = f32x4.splat(1);
+  let e = lo << 4;
+  for (; e + 4 <= end; e += 4) {
+    const p = <usize>e << 2;
+    const d = v128.load(dy + p);
+    const sv = v128.load(s + p);
+    const t = f32x4.mul(f32x4.mul(d, v128.load(x + p)), f32x4.mul(sv, f32x4.sub(one, sv)));
+    v128.store(dx + p, f32x4.add(f32x4.mul(d, sv), t));
+  }
+  for (; e < end; e++) {
+    const p = <usize>e << 2;
+    const d = load<f32>(dy + p);
+    const sv = load<f32>(s + p);
+    store<f32>(dx + p, d * sv + (d * load<f32>(x + p)) * (sv * (<f32>1 - sv)));
   }
 }
