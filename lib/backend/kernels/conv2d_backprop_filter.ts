@@ -4,6 +4,8 @@ import { chunkCount, heapOffset, simdKernels, simdThreads } from '../simd';
 import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
+/** h, w, ci, oh, ow, co, fh, fw, pt, pl of conv2dFilterGradImages. */
+type Geometry = [number, number, number, number, number, number, number, number, number, number];
 
 /**
  * Which formulation the kernel uses: 'auto' (by shape, see `pickMode`), or one forced (tests, benchmarks):
@@ -98,23 +100,27 @@ function simdFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInf
   const flat = fh === 1 && fw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 && oh === h && ow === w;
   const [gh, gw] = flat ? [1, h * w] : [h, w];
   const geometry = [gh, gw, ci, flat ? 1 : oh, flat ? h * w : ow, co, fh, fw, info.padInfo.top, info.padInfo.left];
+  // Rows of dy per block: the block's rows of x and dy (≈ 48 KB) stay in cache for every tap (see the kernel).
+  const block = Math.max(1, Math.floor(49152 / ((geometry[4] * co + geometry[1] * ci) * 4)));
   const out = backend.makeOutput([fh, fw, ci, co], 'float32');
-  if (chunkCount(n, perImage, simdThreads(backend)) <= 1) {
-    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-    const [xo, dyo, oo] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out)];
-    simd.conv2dFilterGradImages(0, n, xo, dyo, oo, 0, geometry[0], geometry[1], ci, geometry[3], geometry[4], co, fh, fw, info.padInfo.top, info.padInfo.left);
-    return out;
-  }
-  const slots = backend.makeOutput([n * size], 'float32');
+  const single = chunkCount(n, perImage, simdThreads(backend)) <= 1;
+  // One thread: P_b is built in a scratch buffer and added into out image by image; several: each in its own slot.
+  const scratch = backend.makeOutput([single ? size : n * size], 'float32');
   try {
-    const slot = size * 4;
-    simd.split('conv2dFilterGradImages', n, perImage, [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, slots), slot, ...geometry]);
-    simd.split('sumImages', Math.ceil(size / 16), 16 * n, [heapOffset(backend, slots), heapOffset(backend, out), slot, n, size]);
+    const [xo, dyo, so] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, scratch)];
+    if (single) {
+      (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+      simd.conv2dFilterGradImages(0, n, xo, dyo, heapOffset(backend, out), 0, so, block, ...(geometry as Geometry));
+    } else {
+      const slot = size * 4;
+      simd.split('conv2dFilterGradImages', n, perImage, [xo, dyo, so, slot, 0, block, ...geometry]);
+      simd.split('sumImages', Math.ceil(size / 16), 16 * n, [so, heapOffset(backend, out), slot, n, size]);
+    }
   } catch (err) {
     backend.disposeData(out.dataId);
     throw err;
   } finally {
-    backend.disposeData(slots.dataId);
+    backend.disposeData(scratch.dataId);
   }
   return out;
 }

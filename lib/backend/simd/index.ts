@@ -21,7 +21,7 @@ export interface SimdKernels {
     fh: number, fw: number, sh: number, sw: number, act: number,
   ): void;
   conv2dFilterGradImages(
-    lo: number, hi: number, x: number, dy: number, out: number, slot: number,
+    lo: number, hi: number, x: number, dy: number, out: number, slot: number, acc: number, block: number,
     h: number, w: number, ci: number, oh: number, ow: number, co: number,
     fh: number, fw: number, pt: number, pl: number,
   ): void;

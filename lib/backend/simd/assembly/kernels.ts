@@ -11,112 +11,92 @@
 // same order whichever call computes it, so the results do not depend on the number of threads (bit for bit).
 
 /**
- * Adds one row's accumulated columns into out: `a` at byte offset `at`, `b` at `at2` unless the tile's second
- * vector repeats the first (at2 = at, channel counts ≡ 4 mod 8), whose sum `a` already holds.
- */
-// @ts-ignore: decorator
-@inline
-function flush(at: usize, at2: usize, a: v128, b: v128): void {
-  v128.store(at, f32x4.add(v128.load(at), a));
-  if (at2 > at) v128.store(at2, f32x4.add(v128.load(at2), b));
-}
-
-/** Like `flush`, but stores the sums (a per-image partial result of conv2dFilterGradImages). */
-// @ts-ignore: decorator
-@inline
-function put(at: usize, at2: usize, a: v128, b: v128): void {
-  v128.store(at, a);
-  if (at2 > at) v128.store(at2, b);
-}
-
-/**
  * Conv2DBackpropFilter, stride 1, dilation 1, NHWC, float32, for the images b in [lo, hi):
  *   P_b[i, j, c, o] = Σ_{y, x} x[b, y + i − pt, x + j − pl, c] · dy[b, y, x, o]
- * over the output pixels whose tap (i, j) falls inside x (no padded copy of x is made), each sum accumulated in
- * a register from +0 in (y, x) order. With `slot` = 0, P_b is added into `out` [fh, fw, ci, co] (zero on entry) for
- * b = lo, lo + 1, … in turn: out = ((0 + P_0) + P_1) + … — the one-thread kernel. With `slot` > 0, P_b is stored
- * at out + b·slot (every element written, zeros for taps outside x) and `sumImages` adds them in the same order.
+ * over the output pixels whose tap (i, j) falls inside x (no padded copy of x is made), each sum accumulated from +0
+ * in (y, x) order. With `slot` = 0, P_b is added into `out` [fh, fw, ci, co] (zero on entry) for b = lo, lo + 1, …
+ * in turn: out = ((0 + P_0) + P_1) + … — the one-thread kernel — with P_b built in `acc` (fh·fw·ci·co floats of
+ * scratch). With `slot` > 0, P_b is built in place at out + b·slot and `sumImages` adds them in the same order.
  * Needs co ≥ 4 and co % 4 = 0; any ci.
  *
- * Register tile: 4 input channels × 8 output channels (8 f32x4 accumulators) over the pixels of one image,
- * so x and dy of the image stay in cache for all fh·fw taps. Edge tiles repeat the last channel (row) or the
- * last 4 output channels (column); repeats are computed but not added (or stored) twice.
+ * Register tile: 4 input channels × 8 output channels (8 f32x4 accumulators), per tap, over the pixels of a block
+ * of `block` rows of dy; between blocks a tile's sums wait in P_b (stored and reloaded exactly, so each is still one
+ * chain of additions), and the block's rows of x and dy stay in cache for all fh·fw taps. Edge tiles repeat the last
+ * channel (row) or the last 4 output channels (column); repeats compute and store equal values.
  */
 export function conv2dFilterGradImages(
   lo: i32, hi: i32,
-  x: usize, dy: usize, out: usize, slot: usize,
+  x: usize, dy: usize, out: usize, slot: usize, acc: usize, block: i32,
   h: i32, w: i32, ci: i32,
   oh: i32, ow: i32, co: i32,
   fh: i32, fw: i32, pt: i32, pl: i32,
 ): void {
   const xPix = <usize>ci << 2; // bytes per pixel of x
   const dyPix = <usize>co << 2; // bytes per pixel of dy
+  const size = <usize>(fh * fw * ci * co) << 2; // bytes of one P_b
   for (let b = lo; b < hi; b++) {
-    const dst = out + <usize>b * slot;
-    for (let i = 0; i < fh; i++) {
-      const y0 = max(0, pt - i);
-      const y1 = min(oh, h + pt - i);
-      for (let j = 0; j < fw; j++) {
-        const x0 = max(0, pl - j);
-        const x1 = min(ow, w + pl - j);
-        const tap = <usize>((i * fw + j) * ci);
-        if (y1 <= y0 || x1 <= x0) {
-          // The tap never meets x in this image: nothing to add, or zeros to store.
-          if (slot > 0) memory.fill(dst + ((tap * <usize>co) << 2), 0, (<usize>ci * <usize>co) << 2);
-          continue;
-        }
-        for (let c0 = 0; c0 < ci; c0 += 4) {
-          const c1 = <usize>min(c0 + 1, ci - 1);
-          const c2 = <usize>min(c0 + 2, ci - 1);
-          const c3 = <usize>min(c0 + 3, ci - 1);
-          for (let o0 = 0; o0 < co; o0 += 8) {
-            const oA = <usize>o0 << 2;
-            const oB = <usize>min(o0 + 4, co - 4) << 2;
-            let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
-            let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
-            let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
-            let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
-            for (let y = y0; y < y1; y++) {
-              let xp = x + (((<usize>(b * h + y + i - pt) * <usize>w) + <usize>(x0 + j - pl)) * xPix);
-              let dp = dy + (((<usize>(b * oh + y) * <usize>ow) + <usize>x0) * dyPix);
-              for (let xx = x0; xx < x1; xx++) {
-                const dA = v128.load(dp + oA);
-                const dB = v128.load(dp + oB);
-                const s0 = v128.load32_splat(xp + (<usize>c0 << 2));
-                const s1 = v128.load32_splat(xp + (c1 << 2));
-                const s2 = v128.load32_splat(xp + (c2 << 2));
-                const s3 = v128.load32_splat(xp + (c3 << 2));
-                a0 = f32x4.add(a0, f32x4.mul(s0, dA));
-                b0 = f32x4.add(b0, f32x4.mul(s0, dB));
-                a1 = f32x4.add(a1, f32x4.mul(s1, dA));
-                b1 = f32x4.add(b1, f32x4.mul(s1, dB));
-                a2 = f32x4.add(a2, f32x4.mul(s2, dA));
-                b2 = f32x4.add(b2, f32x4.mul(s2, dB));
-                a3 = f32x4.add(a3, f32x4.mul(s3, dA));
-                b3 = f32x4.add(b3, f32x4.mul(s3, dB));
-                xp += xPix;
-                dp += dyPix;
+    const p = slot > 0 ? out + <usize>b * slot : acc;
+    memory.fill(p, 0, size);
+    for (let yb = 0; yb < oh; yb += block) {
+      const ye = min(oh, yb + block);
+      for (let i = 0; i < fh; i++) {
+        const y0 = max(yb, pt - i);
+        const y1 = min(ye, h + pt - i);
+        if (y1 <= y0) continue;
+        for (let j = 0; j < fw; j++) {
+          const x0 = max(0, pl - j);
+          const x1 = min(ow, w + pl - j);
+          if (x1 <= x0) continue;
+          const tap = <usize>((i * fw + j) * ci);
+          for (let c0 = 0; c0 < ci; c0 += 4) {
+            const c1 = <usize>min(c0 + 1, ci - 1);
+            const c2 = <usize>min(c0 + 2, ci - 1);
+            const c3 = <usize>min(c0 + 3, ci - 1);
+            const r0 = p + ((tap + <usize>c0) * <usize>co << 2);
+            const r1 = p + ((tap + c1) * <usize>co << 2);
+            const r2 = p + ((tap + c2) * <usize>co << 2);
+            const r3 = p + ((tap + c3) * <usize>co << 2);
+            for (let o0 = 0; o0 < co; o0 += 8) {
+              const oA = <usize>o0 << 2;
+              const oB = <usize>min(o0 + 4, co - 4) << 2;
+              let a0 = v128.load(r0 + oA), b0 = v128.load(r0 + oB);
+              let a1 = v128.load(r1 + oA), b1 = v128.load(r1 + oB);
+              let a2 = v128.load(r2 + oA), b2 = v128.load(r2 + oB);
+              let a3 = v128.load(r3 + oA), b3 = v128.load(r3 + oB);
+              for (let y = y0; y < y1; y++) {
+                let xp = x + (((<usize>(b * h + y + i - pt) * <usize>w) + <usize>(x0 + j - pl)) * xPix);
+                let dp = dy + (((<usize>(b * oh + y) * <usize>ow) + <usize>x0) * dyPix);
+                for (let xx = x0; xx < x1; xx++) {
+                  const dA = v128.load(dp + oA);
+                  const dB = v128.load(dp + oB);
+                  const s0 = v128.load32_splat(xp + (<usize>c0 << 2));
+                  const s1 = v128.load32_splat(xp + (c1 << 2));
+                  const s2 = v128.load32_splat(xp + (c2 << 2));
+                  const s3 = v128.load32_splat(xp + (c3 << 2));
+                  a0 = f32x4.add(a0, f32x4.mul(s0, dA));
+                  b0 = f32x4.add(b0, f32x4.mul(s0, dB));
+                  a1 = f32x4.add(a1, f32x4.mul(s1, dA));
+                  b1 = f32x4.add(b1, f32x4.mul(s1, dB));
+                  a2 = f32x4.add(a2, f32x4.mul(s2, dA));
+                  b2 = f32x4.add(b2, f32x4.mul(s2, dB));
+                  a3 = f32x4.add(a3, f32x4.mul(s3, dA));
+                  b3 = f32x4.add(b3, f32x4.mul(s3, dB));
+                  xp += xPix;
+                  dp += dyPix;
+                }
               }
-            }
-            // Rows c1..c3 past the last channel repeat it: only distinct rows are written.
-            const r0 = dst + ((tap + <usize>c0) * <usize>co << 2);
-            const r1 = dst + ((tap + c1) * <usize>co << 2);
-            const r2 = dst + ((tap + c2) * <usize>co << 2);
-            const r3 = dst + ((tap + c3) * <usize>co << 2);
-            if (slot > 0) {
-              if (c3 > c2) put(r3 + oA, r3 + oB, a3, b3);
-              if (c2 > c1) put(r2 + oA, r2 + oB, a2, b2);
-              if (c1 > <usize>c0) put(r1 + oA, r1 + oB, a1, b1);
-              put(r0 + oA, r0 + oB, a0, b0);
-            } else {
-              if (c3 > c2) flush(r3 + oA, r3 + oB, a3, b3);
-              if (c2 > c1) flush(r2 + oA, r2 + oB, a2, b2);
-              if (c1 > <usize>c0) flush(r1 + oA, r1 + oB, a1, b1);
-              flush(r0 + oA, r0 + oB, a0, b0);
+              // Repeated rows and columns hold equal sums, so the order of these stores does not matter.
+              v128.store(r3 + oB, b3); v128.store(r3 + oA, a3);
+              v128.store(r2 + oB, b2); v128.store(r2 + oA, a2);
+              v128.store(r1 + oB, b1); v128.store(r1 + oA, a1);
+              v128.store(r0 + oB, b0); v128.store(r0 + oA, a0);
             }
           }
         }
       }
+    }
+    if (slot === 0) {
+      for (let e: usize = 0; e < size; e += 16) v128.store(out + e, f32x4.add(v128.load(out + e), v128.load(acc + e)));
     }
   }
 }
