@@ -127,7 +127,7 @@ test('Tile is an exact copy (−0 and NaN kept); Multiply by a scalar 1 equals t
   a.forEach((t, i) => assertSameBits(t, b[i], `Multiply ${i}`));
 });
 
-test("the kit's gradients (Mean, Sigmoid, Square, FusedBatchNorm) equal tfjs's bit for bit; second-order gradients still work", () => {
+test("the kit's gradients (Mean, Sigmoid, Square, Relu, FusedBatchNorm) equal tfjs's bit for bit; second-order gradients still work", () => {
   const x = tf.randomNormal([4, 5, 6, 8], 0.3, 1.5, 'float32', 1) as tf.Tensor4D;
   const gamma = tf.randomNormal([8], 1, 0.3, 'float32', 2);
   const beta = tf.randomNormal([8], 0, 0.3, 'float32', 3);
@@ -135,7 +135,7 @@ test("the kit's gradients (Mean, Sigmoid, Square, FusedBatchNorm) equal tfjs's b
   const loss = (xv: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
     const { mean, variance } = tf.moments(xv, [0, 1, 2]);
     const y = tf.batchNorm(xv, mean, variance, b, g, 1e-3);
-    return tf.mean(tf.mul(tf.sigmoid(y), y), [1, 2]).square().sum();
+    return tf.add(tf.mean(tf.mul(tf.sigmoid(y), y), [1, 2]).square().sum(), tf.relu(y).sum());
   };
   const tfjs = () => {
     restoreTfjsGradients();
@@ -143,6 +143,11 @@ test("the kit's gradients (Mean, Sigmoid, Square, FusedBatchNorm) equal tfjs's b
   };
   const [a, b] = originalThenKit(tfjs, () => tf.grads(loss)([x, gamma, beta]));
   ['x', 'gamma', 'beta'].forEach((name, i) => assertSameBits(a[i], b[i], `gradient of ${name}`));
+  // ReLU's gradient where x is NaN, ±0 or ±∞ (the backend's Step passes NaN through).
+  const special = tf.tensor1d([NaN, 0, -0, Infinity, -Infinity, 2, -3, 1e-40]);
+  const dy = tf.tensor1d([1, -2, 3, -0, 5, Infinity, -1, 2]);
+  const [ra, rb] = originalThenKit(tfjs, () => tf.grad((v: tf.Tensor) => tf.relu(v).mul(dy).sum())(special));
+  assertSameBits(ra[0], rb[0], 'ReLU gradient at special values');
   // A gradient of a gradient runs with the tape on: tfjs's formulation, which matches cpu.
   const second = (v: tf.Tensor) => tf.grad((u: tf.Tensor) => tf.sigmoid(u).square().sum())(v).sum();
   const z = tf.randomNormal([6, 8], 0, 1, 'float32', 4);

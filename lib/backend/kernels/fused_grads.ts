@@ -9,10 +9,11 @@ import { heapOffset, simdKernels } from '../simd';
  */
 export const KIT_SIGMOID_GRAD = 'KitSigmoidGrad';
 export const KIT_SQUARE_GRAD = 'KitSquareGrad';
+export const KIT_RELU_GRAD = 'KitReluGrad';
 export const KIT_BATCH_NORM_GRAD = 'KitBatchNormGrad';
 
 /** An element-wise fused gradient (dy and one saved tensor of the same shape, float32). */
-function elementwise(kernelName: string, kernel: 'sigmoidGrad' | 'squareGrad', saved: string): tf.KernelConfig {
+function elementwise(kernelName: string, kernel: 'sigmoidGrad' | 'squareGrad' | 'reluGrad', saved: string): tf.KernelConfig {
   return {
     kernelName,
     backendName: 'wasm',
@@ -34,6 +35,8 @@ function elementwise(kernelName: string, kernel: 'sigmoidGrad' | 'squareGrad', s
 export const kitSigmoidGradConfig = elementwise(KIT_SIGMOID_GRAD, 'sigmoidGrad', 'y');
 /** dy · (x · 2): Square's gradient. */
 export const kitSquareGradConfig = elementwise(KIT_SQUARE_GRAD, 'squareGrad', 'x');
+/** dy · step(x): Relu's gradient. */
+export const kitReluGradConfig = elementwise(KIT_RELU_GRAD, 'reluGrad', 'x');
 
 /**
  * FusedBatchNorm's gradient, x and dy [.., c], channel vectors mean, scale, r, m, nr (see batchNormGrad in

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from '../simd';
-import { KIT_BATCH_NORM_GRAD, KIT_SIGMOID_GRAD, KIT_SQUARE_GRAD } from './fused_grads';
+import { KIT_BATCH_NORM_GRAD, KIT_RELU_GRAD, KIT_SIGMOID_GRAD, KIT_SQUARE_GRAD } from './fused_grads';
 
 /**
  * Gradients tfjs registers for every backend, replaced on wasm by formulations that compute the very same values
@@ -11,7 +11,8 @@ import { KIT_BATCH_NORM_GRAD, KIT_SIGMOID_GRAD, KIT_SQUARE_GRAD } from './fused_
  *   multiplies dy by it and divides by the count: three full-size passes. dy · 1 is dy exactly, so the same values
  *   are (dy / count) on the small tensor, then broadcast (Tile: an exact copy): one pass. Batch norm's moments and
  *   every global average pool take this gradient (≈ 50 times per step of the MBConv source model).
- * - **Sigmoid**, **Square**: dy·(y·(1 − y)) and dy·(x·2) in one pass each (three and two kernels in tfjs).
+ * - **Sigmoid**, **Square**, **Relu**: dy·(y·(1 − y)), dy·(x·2) and dy·step(x) in one pass each (two or three
+ *   kernels in tfjs).
  * - **FusedBatchNorm**: tfjs's gradient runs ≈ 25 kernels, 14 of them over the whole activation; the kit's
  *   `KitBatchNormGrad` computes dx and the four channel sums in one pass (lib/backend/kernels/fused_grads.ts).
  * The fused kernels run only in a first-order backward pass (the tape off): they have no gradients of their own,
@@ -45,6 +46,15 @@ const WASM_GRADIENTS: readonly tf.GradConfig[] = [
       const [x] = saved;
       if (!fused(dy as tf.Tensor, x)) return tfjsGradient(tf.Square, dy, saved, {});
       return { x: () => tf.engine().runKernel(KIT_SQUARE_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
+    },
+  },
+  {
+    kernelName: tf.Relu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      if (!fused(dy as tf.Tensor, x)) return tfjsGradient(tf.Relu, dy, saved, {});
+      return { x: () => tf.engine().runKernel(KIT_RELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
     },
   },
   {

@@ -18,7 +18,7 @@ import { multiplyConfig } from './multiply';
 import { fusedBatchNormConfig } from './batch_norm';
 import { registerWasmGradients } from './gradients';
 import {
-  kitBatchNormFinishDxConfig, kitBatchNormGradConfig, kitChannelSumConfig, kitSigmoidGradConfig, kitSquareGradConfig, kitSwishGradConfig,
+  kitBatchNormFinishDxConfig, kitBatchNormGradConfig, kitChannelSumConfig, kitReluGradConfig, kitSigmoidGradConfig, kitSquareGradConfig, kitSwishGradConfig,
 } from './fused_grads';
 
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
@@ -41,6 +41,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   fusedBatchNormConfig,
   kitSigmoidGradConfig,
   kitSquareGradConfig,
+  kitReluGradConfig,
   kitBatchNormGradConfig,
   kitChannelSumConfig,
   kitBatchNormFinishDxConfig,

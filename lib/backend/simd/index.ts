@@ -43,6 +43,7 @@ export interface SimdKernels {
     fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
   ): void;
   sigmoidGrad(lo: number, hi: number, dy: number, y: number, dx: number, size: number): void;
+  reluGrad(lo: number, hi: number, dy: number, x: number, dx: number, size: number): void;
   squareGrad(lo: number, hi: number, dy: number, x: number, dx: number, size: number): void;
   batchNormGrad(
     lo: number, hi: number, x: number, dy: number, mean: number, scale: number, r: number, m: number, nr: number,
@@ -53,7 +54,7 @@ export interface SimdKernels {
   batchNormFinishDx(lo: number, hi: number, x: number, mean: number, ds: number, dm: number, dx: number, c: number): void;
   swishGrad(lo: number, hi: number, dy: number, x: number, s: number, dx: number, size: number): void;
   sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
-  addBias(x: number, bias: number, out: number, rows: number, c: number): void;
+  addBiasRows(lo: number, hi: number, x: number, bias: number, out: number, c: number): void;
   /**
    * Runs the split kernel `kernel` over `units` work units (`work` multiply-adds or element operations each) with
    * `args` after (lo, hi): on the calling thread, or in chunks on the kit's thread pool when it has more than one

@@ -21,6 +21,8 @@ export const SPLIT_KERNELS = [
   'depthwiseConvRows',
   'depthwiseInputGradRows',
   'sigmoidGrad',
+  'reluGrad',
+  'addBiasRows',
   'squareGrad',
   'batchNormGrad',
   'batchNormRows',

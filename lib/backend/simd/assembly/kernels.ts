@@ -340,10 +340,10 @@ export function sumMiddle(x: usize, out: usize, a: i32, r: i32, b: i32, scale: f
   }
 }
 
-/** out[k, :] = x[k, :] + bias for `rows` rows of c values (float32, c % 4 = 0). */
-export function addBias(x: usize, bias: usize, out: usize, rows: i32, c: i32): void {
+/** out[k, :] = x[k, :] + bias for the rows k in [lo, hi) of c values (float32, c % 4 = 0). */
+export function addBiasRows(lo: i32, hi: i32, x: usize, bias: usize, out: usize, c: i32): void {
   const row = <usize>c << 2;
-  for (let k = 0; k < rows; k++) {
+  for (let k = lo; k < hi; k++) {
     const xo = x + <usize>k * row;
     const oo = out + <usize>k * row;
     for (let j: usize = 0; j < row; j += 16) v128.store(oo + j, f32x4.add(v128.load(xo + j), v128.load(bias + j)));
@@ -741,5 +741,28 @@ export function swishGrad(lo: i32, hi: i32, dy: usize, x: usize, s: usize, dx: u
     const d = load<f32>(dy + p);
     const sv = load<f32>(s + p);
     store<f32>(dx + p, d * sv + (d * load<f32>(x + p)) * (sv * (<f32>1 - sv)));
+  }
+}
+
+/**
+ * ReLU's gradient dx = dy · step(x) over elements [16·lo, min(16·hi, size)): step(x) is 1 where x > 0, NaN where x
+ * is NaN (the wasm backend's Step kernel passes it through), else 0 — then one float32 product, as tfjs computes it.
+ */
+export function reluGrad(lo: i32, hi: i32, dy: usize, x: usize, dx: usize, size: i32): void {
+  const end = min(hi << 4, size);
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  let e = lo << 4;
+  for (; e + 4 <= end; e += 4) {
+    const p = <usize>e << 2;
+    const xv = v128.load(x + p);
+    const step = v128.bitselect(xv, v128.bitselect(one, zero, f32x4.gt(xv, zero)), f32x4.ne(xv, xv));
+    v128.store(dx + p, f32x4.mul(v128.load(dy + p), step));
+  }
+  for (; e < end; e++) {
+    const p = <usize>e << 2;
+    const xv = load<f32>(x + p);
+    const step: f32 = isNaN(xv) ? xv : xv > 0 ? 1 : 0;
+    store<f32>(dx + p, load<f32>(dy + p) * step);
   }
 }
