@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, registerWasmTrainingKernels, restoreWasmKernel } from '../../lib/backend';
 import { setConv2DMode } from '../../lib/backend/kernels/conv2d';
+import { setConv2DInputGradMode } from '../../lib/backend/kernels/conv2d_backprop_input';
 import { setDepthwiseMode } from '../../lib/backend/kernels/depthwise_conv2d';
 import { registerWasmGradients, restoreTfjsGradients } from '../../lib/backend/kernels/gradients';
 import { Rng } from '../../lib/random';
@@ -65,6 +66,34 @@ test("Conv2D and FusedConv2D equal XNNPACK's bit for bit: 3–33 input channels,
       ]);
       assertSameBits(a[0], b[0], `Conv2D ${what}`);
       assertSameBits(a[1], b[1], `FusedConv2D ${what}`);
+    });
+  }
+});
+
+test("Conv2DBackpropInput at strides 2–3 (the transposed kernel) equals the zero-dilated XNNPACK formulation bit for bit, and cpu", () => {
+  const rng = new Rng(33);
+  const xnnpackInputGrad = () => {
+    const old = setConv2DInputGradMode('xnnpack');
+    return () => void setConv2DInputGradMode(old);
+  };
+  for (let t = 0; t < quickOr(12, 30); t++) {
+    const ci = t === 0 ? 3 : 1 + rng.int(13);
+    const co = 1 + rng.int(20);
+    const k = 1 + rng.int(5);
+    const s = 2 + rng.int(2);
+    const pad = (['same', 'valid'] as const)[rng.int(2)];
+    const shape: [number, number, number, number] = [1 + rng.int(3), k + rng.int(12), k + rng.int(12), ci];
+    tf.tidy(() => {
+      const w = tf.randomNormal([k, k, ci, co], 0, 1, 'float32', t + 300) as tf.Tensor4D;
+      const dy = tf.randomNormal(tf.conv2d(tf.zeros(shape) as tf.Tensor4D, w, s, pad).shape, 0, 1, 'float32', t + 400);
+      const attrs = { strides: s, pad, dataFormat: 'NHWC', inputShape: shape } as unknown as tf.NamedAttrMap;
+      const what = `x [${shape}] k${k} s${s} ${pad} ← ${co}`;
+      const [a, b] = originalThenKit(xnnpackInputGrad, () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs) as tf.Tensor);
+      assertSameBits(a[0], b[0], `Conv2DBackpropInput ${what}`);
+      tf.setBackend('cpu');
+      const ref = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs) as tf.Tensor;
+      tf.setBackend('wasm');
+      assert.ok(relError(ref, b[0]) <= 1e-5, `${what}: rel. error ${relError(ref, b[0])} against cpu`);
     });
   }
 });

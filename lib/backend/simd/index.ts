@@ -25,6 +25,10 @@ export interface SimdKernels {
     h: number, w: number, ci: number, oh: number, ow: number, co: number,
     fh: number, fw: number, pt: number, pl: number,
   ): void;
+  conv2dTransposeRows(
+    lo: number, hi: number, dyp: number, wt: number, out: number, h: number, w: number, ci: number, oh: number, owp: number, co: number,
+    fh: number, fw: number, sh: number, sw: number, pt: number, pl: number, padL: number,
+  ): void;
   sumImages(lo: number, hi: number, src: number, out: number, slot: number, count: number, size: number): void;
   maxPoolGrad2x2Rows(lo: number, hi: number, x: number, dy: number, dx: number, h: number, w: number, c: number, oh: number, ow: number): void;
   depthwiseFilterGradChannels(

@@ -14,6 +14,7 @@ import { Worker } from 'worker_threads';
 /** The kernels the pool can split, by their export names; a job names one by its index here. */
 export const SPLIT_KERNELS = [
   'conv2dRows',
+  'conv2dTransposeRows',
   'conv2dFilterGradImages',
   'sumImages',
   'maxPoolGrad2x2Rows',

@@ -766,3 +766,84 @@ export function reluGrad(lo: i32, hi: i32, dy: usize, x: usize, dx: usize, size:
     store<f32>(dx + p, load<f32>(dy + p) * step);
   }
 }
+
+/**
+ * Conv2DBackpropInput at any stride (a transposed convolution), NHWC float32, for the rows r = b·h + y of dx in
+ * [lo, hi):
+ *   dx[b, y, x, c] = Σ_{i desc} Σ_{j desc} Σ_o dyp[b, (y + pt − i) / sh, (x + pl − j) / sw + padL, o] · wt[i, j, o, c]
+ * over the taps whose quotients are whole and (for rows) inside dy, in the order XNNPACK's convolution of the
+ * zero-dilated dy by the flipped filter adds them — the formulation this replaces, bit for bit (the zeros it adds
+ * change nothing). dyp is dy with padL zero pixels left of each row and room on the right so that every column read
+ * lies inside; wt is the filter as [fh, fw, co, ci] (ci % 4 = 0). Register tile: 4 pixels of one column phase
+ * (x ≡ φ mod sw: they share their taps and read 4 neighbouring dy pixels) × 8 channels of dx.
+ */
+export function conv2dTransposeRows(
+  lo: i32, hi: i32, dyp: usize, wt: usize, out: usize,
+  h: i32, w: i32, ci: i32, oh: i32, owp: i32, co: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, pt: i32, pl: i32, padL: i32,
+): void {
+  const dyPix = <usize>co << 2;
+  const oPix = <usize>ci << 2;
+  const wTap = <usize>co * oPix; // bytes of wt per tap
+  for (let r = lo; r < hi; r++) {
+    const b = r / h;
+    const y = r % h;
+    const outRow = out + <usize>r * <usize>w * oPix;
+    for (let phase = 0; phase < sw && phase < w; phase++) {
+      const count = (w - phase + sw - 1) / sw; // pixels of this phase
+      const group = count >= 4 ? 4 : 1;
+      for (let g0 = 0; g0 < count; g0 += group) {
+        const g = min(g0, count - group);
+        const x = phase + g * sw;
+        const q1 = group === 4 ? dyPix : 0; // neighbouring dy pixels of the group
+        const qo = group === 4 ? <usize>sw * oPix : 0; // the group's pixels in dx
+        for (let c0 = 0; c0 < ci; c0 += 8) {
+          const cA = <usize>c0 << 2;
+          const cB = <usize>min(c0 + 4, ci - 4) << 2;
+          let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
+          let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+          for (let i = fh - 1; i >= 0; i--) {
+            const ty = y + pt - i;
+            if (ty < 0 || ty % sh !== 0 || ty / sh >= oh) continue;
+            const dyRow = dyp + <usize>((b * oh + ty / sh) * owp) * dyPix;
+            for (let j = fw - 1; j >= 0; j--) {
+              const tx = x + pl - j;
+              if ((tx % sw + sw) % sw !== 0) continue;
+              let dp = dyRow + <usize>((tx - (tx % sw + sw) % sw) / sw + padL) * dyPix;
+              let wp0 = wt + <usize>(i * fw + j) * wTap;
+              for (let o = 0; o < co; o++) {
+                const wA = v128.load(wp0 + cA);
+                const wB = v128.load(wp0 + cB);
+                const s0 = v128.load32_splat(dp);
+                const s1 = v128.load32_splat(dp + q1);
+                const s2 = v128.load32_splat(dp + 2 * q1);
+                const s3 = v128.load32_splat(dp + 3 * q1);
+                a0 = f32x4.add(a0, f32x4.mul(s0, wA));
+                b0 = f32x4.add(b0, f32x4.mul(s0, wB));
+                a1 = f32x4.add(a1, f32x4.mul(s1, wA));
+                b1 = f32x4.add(b1, f32x4.mul(s1, wB));
+                a2 = f32x4.add(a2, f32x4.mul(s2, wA));
+                b2 = f32x4.add(b2, f32x4.mul(s2, wB));
+                a3 = f32x4.add(a3, f32x4.mul(s3, wA));
+                b3 = f32x4.add(b3, f32x4.mul(s3, wB));
+                dp += 4;
+                wp0 += oPix;
+              }
+            }
+          }
+          const p0 = outRow + <usize>x * oPix;
+          v128.store(p0 + cB, b0);
+          v128.store(p0 + cA, a0);
+          v128.store(p0 + qo + cB, b1);
+          v128.store(p0 + qo + cA, a1);
+          v128.store(p0 + 2 * qo + cB, b2);
+          v128.store(p0 + 2 * qo + cA, a2);
+          v128.store(p0 + 3 * qo + cB, b3);
+          v128.store(p0 + 3 * qo + cA, a3);
+        }
+      }
+    }
+  }
+}
