@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend, wasmDataBuffers, wasmHeapBytes } from '../../lib/backend';
 import { setSimdThreads, setSplitPolicy, simdKernels, simdPoolJobs, SPLIT_POLICY } from '../../lib/backend/simd';
-import { KernelPool } from '../../lib/backend/simd/pool';
+import { BENCH_JOBS, JUDGE_JOBS, jobGain, KernelPool } from '../../lib/backend/simd/pool';
 import { buildEfficientNet } from '../../lib/models';
 import { Rng } from '../../lib/random';
 import { relError } from './helpers';
@@ -16,7 +16,7 @@ before(async () => {
   const info = await initBackend({ backend: 'wasm', threads: 2 });
   assert.equal(info.threads, 2, 'the threaded build started with 2 threads for the kit');
   // Tiny test shapes still cut into many chunks, so every chunk boundary is exercised.
-  setSplitPolicy({ minChunkWork: 1 });
+  setSplitPolicy({ minChunkWork: 1, judge: false });
 });
 after(() => {
   setSplitPolicy(SPLIT_POLICY);
@@ -169,6 +169,28 @@ test('a chunk that fails in a worker is an error naming the kernel, and the pool
     const x = tf.randomNormal([8, 4, 4, 4], 0, 1, 'float32', 1);
     const y = tf.grad((v: tf.Tensor) => tf.maxPool(v as tf.Tensor4D, 2, 2, 'valid').sum())(x);
     assert.equal(y.shape.join(), x.shape.join(), 'the backend still computes afterwards');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('the pool benches its workers for a while when waiting for them cost more than they saved', async () => {
+  assert.equal(jobGain(8, 4, 2, 0.1), 2 - 0.1, 'the workers did half at the caller\'s pace');
+  assert.equal(jobGain(8, 8, 4, 0), 0, 'the caller did everything');
+  assert.equal(jobGain(8, 7, 3.5, 3), 0.5 - 3, 'a descheduled worker held a chunk for 3 ms');
+  assert.equal(jobGain(8, 0, 0, 2), 0, 'the workers did everything');
+  const backend = tf.backend() as BackendWasm;
+  const memory = (backend as unknown as { wasm: { wasmMemory: object } }).wasm.wasmMemory;
+  const module = new WebAssembly.Module(require('fs').readFileSync(require('../../lib/backend/simd').simdBuildFiles().shared));
+  const pool = new KernelPool(module, memory, { ...(simdKernels(backend) as unknown as Record<string, unknown>) }, 1);
+  try {
+    for (let i = 0; i < JUDGE_JOBS; i++) pool.book(8, 4, 2, 0.1);
+    assert.equal(pool.useful(), true, 'a window that paid keeps the workers');
+    for (let i = 0; i < JUDGE_JOBS; i++) pool.book(8, 7, 3.5, 3);
+    let benched = 0;
+    while (!pool.useful()) benched++;
+    assert.equal(benched, BENCH_JOBS, 'a window that lost runs the next jobs on the caller alone');
+    assert.equal(pool.useful(false), true, 'unless judging is off');
   } finally {
     await pool.close();
   }

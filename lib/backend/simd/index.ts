@@ -157,9 +157,11 @@ export interface SplitPolicy {
   minChunkWork: number;
   /** Chunks per thread: many small chunks let the other threads finish the work of one that was descheduled. */
   chunksPerThread: number;
+  /** Run jobs on the caller alone for a while when the workers stopped paying (see KernelPool.useful). */
+  judge: boolean;
 }
 /** The default split policy (measured: see docs/backend.md, "Threads"). */
-export const SPLIT_POLICY: Readonly<SplitPolicy> = { minChunkWork: 250_000, chunksPerThread: 8 };
+export const SPLIT_POLICY: Readonly<SplitPolicy> = { minChunkWork: 250_000, chunksPerThread: 8, judge: true };
 let policy: SplitPolicy = { ...SPLIT_POLICY };
 
 /** Replaces the split policy (tests force tiny chunks, benchmarks try others); returns the previous one. */
@@ -184,7 +186,7 @@ function runSplit(loaded: Loaded, kernel: SplitKernel, units: number, work: numb
   if (units <= 0) return;
   const size = threads > 1 && isShared(loaded.memory) ? threads : 1;
   const chunks = chunkCount(units, work, size);
-  if (chunks <= 1) {
+  if (chunks <= 1 || (loaded.pool != null && loaded.pool.size === size && !loaded.pool.useful(policy.judge))) {
     (loaded.exports![kernel] as RangeKernel)(0, units, ...args);
     return;
   }

@@ -54,11 +54,12 @@ export const MAX_ARGS = 20;
 const CLAIM_LOOP = `
 function claimChunks(ctl, claim, args, fns, gen) {
   const tag = BigInt(gen);
+  let done = 0;
   for (;;) {
     const v = Atomics.load(claim, 0);
-    if ((v >> 32n) !== tag) return;
+    if ((v >> 32n) !== tag) return done;
     const idx = Number(v & 0xffffffffn);
-    if (idx >= Atomics.load(ctl, ${CHUNKS})) return;
+    if (idx >= Atomics.load(ctl, ${CHUNKS})) return done;
     if (Atomics.compareExchange(claim, 0, v, v + 1n) !== v) continue;
     const per = ctl[${PER}];
     const lo = idx * per;
@@ -69,6 +70,7 @@ function claimChunks(ctl, claim, args, fns, gen) {
     } catch (err) {
       Atomics.store(ctl, ${FAILED}, 1);
     }
+    done++;
     if (Atomics.add(ctl, ${DONE}, 1) + 1 === Atomics.load(ctl, ${CHUNKS})) Atomics.notify(ctl, ${DONE});
   }
 }`;
@@ -94,7 +96,23 @@ for (;;) {
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
 const claimChunks = new Function(`${CLAIM_LOOP}; return claimChunks;`)() as (
   ctl: Int32Array, claim: BigInt64Array, args: Float64Array, fns: RangeKernel[], gen: number,
-) => void;
+) => number;
+
+/**
+ * Jobs over which the pool judges whether its workers pay for themselves, and jobs it then runs on the caller alone
+ * when they did not (a core held by another job, an overloaded machine): the pool never stays slower than one thread.
+ */
+export const JUDGE_JOBS = 32;
+export const BENCH_JOBS = 256;
+
+/**
+ * What the workers saved the caller in one job, in ms: the `chunks − mine` chunks they computed, at the caller's own
+ * pace (`ownMs` for its `mine` chunks), minus the `waitMs` it then waited for theirs to finish. A job the workers did
+ * entirely (the caller got none) counts as no gain and no loss.
+ */
+export function jobGain(chunks: number, mine: number, ownMs: number, waitMs: number): number {
+  return mine > 0 ? ((chunks - mine) * ownMs) / mine - waitMs : 0;
+}
 
 /** A pool of `workers` threads running the SIMD kernels' module on `memory` (a shared WebAssembly.Memory). */
 export class KernelPool {
@@ -104,8 +122,12 @@ export class KernelPool {
   private readonly fns: RangeKernel[];
   private readonly threads: Worker[] = [];
   private gen = 0;
-  /** Jobs run so far. */
+  /** Jobs run so far (on the pool). */
   jobs = 0;
+  /** Jobs run on the caller alone because the workers did not pay recently. */
+  benched = 0;
+  private window = { jobs: 0, gainMs: 0 };
+  private benchLeft = 0;
 
   /** `exports`: the calling thread's own instance of the module (it computes chunks too). */
   constructor(module: object, memory: object, exports: Record<string, unknown>, readonly workers: number) {
@@ -120,6 +142,20 @@ export class KernelPool {
       worker.unref(); // idle workers must not keep Node alive
       this.threads.push(worker);
     }
+  }
+
+  /**
+   * Whether the next job should use the workers: false for BENCH_JOBS jobs after a window of JUDGE_JOBS jobs in which
+   * the time the caller waited for workers' chunks exceeded the time their chunks saved it.
+   */
+  useful(judging = true): boolean {
+    if (!judging) return true;
+    if (this.benchLeft > 0) {
+      this.benchLeft--;
+      this.benched++;
+      return false;
+    }
+    return true;
   }
 
   /** Threads that compute a job: the workers and the caller. */
@@ -148,9 +184,20 @@ export class KernelPool {
     Atomics.store(claim, 0, BigInt(this.gen) << 32n);
     Atomics.store(ctl, GEN, this.gen);
     Atomics.notify(ctl, GEN);
-    claimChunks(ctl, claim, this.args, this.fns, this.gen);
+    const t0 = performance.now();
+    const mine = claimChunks(ctl, claim, this.args, this.fns, this.gen);
+    const t1 = performance.now();
     for (let d = Atomics.load(ctl, DONE); d < chunks; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+    this.book(chunks, mine, t1 - t0, performance.now() - t1);
     if (Atomics.load(ctl, FAILED) !== 0) throw new Error(`KernelPool: ${kernel} failed in a worker thread (a wasm trap: an offset outside the heap?)`);
+  }
+
+  /** Books one job's gain (see jobGain); after JUDGE_JOBS jobs, a net loss benches the workers for BENCH_JOBS jobs. */
+  book(chunks: number, mine: number, ownMs: number, waitMs: number): void {
+    this.window.gainMs += jobGain(chunks, mine, ownMs, waitMs);
+    if (++this.window.jobs < JUDGE_JOBS) return;
+    if (this.window.gainMs < 0) this.benchLeft = BENCH_JOBS;
+    this.window = { jobs: 0, gainMs: 0 };
   }
 
   /** Stops the workers (tests; a pool is otherwise kept for the life of the backend). */
