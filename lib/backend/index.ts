@@ -8,5 +8,6 @@ registerWasmTrainingKernels();
 patchLayersForWasm();
 
 export * from './select';
+export { defaultWasmThreads } from './threads';
 export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, restoreWasmKernel } from './kernels';
 export { wasmDataBuffers, wasmHeapBytes } from './memory';

@@ -121,7 +121,7 @@ export function defaultWasmThreads(): number {
 }
 
 /** The most threads used by default (more cores than this stay free for other work). */
-export const DEFAULT_MAX_THREADS = 1;
+export const DEFAULT_MAX_THREADS = 2;
 
 /** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
 export function finishWasmThreads(): void {

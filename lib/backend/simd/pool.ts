@@ -103,7 +103,7 @@ const claimChunks = new Function(`${CLAIM_LOOP}; return claimChunks;`)() as (
  * when they did not (a core held by another job, an overloaded machine): the pool never stays slower than one thread.
  */
 export const JUDGE_JOBS = 32;
-export const BENCH_JOBS = 256;
+export const BENCH_JOBS = 1024;
 
 /**
  * What the workers saved the caller in one job, in ms: the `chunks − mine` chunks they computed, at the caller's own
