@@ -8,6 +8,7 @@ import { setConv2DMode } from '../../lib/backend/kernels/conv2d';
 import { setConv2DInputGradMode } from '../../lib/backend/kernels/conv2d_backprop_input';
 import { setDepthwiseMode } from '../../lib/backend/kernels/depthwise_conv2d';
 import { registerWasmGradients, restoreTfjsGradients } from '../../lib/backend/kernels/gradients';
+import { setFastClone } from '../../lib/backend/engine';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { relError } from './helpers';
@@ -184,4 +185,19 @@ test("the kit's gradients (Mean, Sigmoid, Square, Relu, FusedBatchNorm) equal tf
   const ref = tf.grad(second)(z);
   tf.setBackend('wasm');
   assert.ok(relError(ref, tf.grad(second)(z)) <= 1e-5, 'second-order gradient through sigmoid');
+});
+
+test("the engine's cheap clones of saved tensors change no gradient bit and leave no tensor behind", () => {
+  const x = tf.randomNormal([3, 6, 6, 8], 0, 1, 'float32', 9) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, 8, 8], 0, 1, 'float32', 10) as tf.Tensor4D;
+  const loss = (a: tf.Tensor, f: tf.Tensor) => tf.sigmoid(tf.mul(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), a)).square().mean();
+  const engineClone = () => {
+    const old = setFastClone(false);
+    return () => void setFastClone(old);
+  };
+  const [a, b] = originalThenKit(engineClone, () => tf.grads(loss)([x, w]));
+  a.forEach((t, i) => assertSameBits(t, b[i], `gradient ${i}`));
+  const before = tf.memory().numTensors;
+  tf.dispose(tf.grads(loss)([x, w]));
+  assert.equal(tf.memory().numTensors, before, 'tensors flat');
 });

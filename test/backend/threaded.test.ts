@@ -195,3 +195,23 @@ test('the pool benches its workers for a while when waiting for them cost more t
     await pool.close();
   }
 });
+
+test('the compiled library (dist/, what notebooks import) runs the pool too', () => {
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const root = require('../../lib/config').repoRoot() as string;
+  const script = [
+    "const tf = require('@tensorflow/tfjs');",
+    "const backend = require('./dist/lib/backend');",
+    "const simd = require('./dist/lib/backend/simd');",
+    'backend.initBackend({ backend: "wasm", threads: 2 }).then((info) => {',
+    '  const x = tf.randomNormal([8, 16, 16, 16]); const w = tf.randomNormal([3, 3, 16, 32]);',
+    "  tf.grads((a, b) => tf.conv2d(a, b, 1, 'same').square().sum())([x, w]);",
+    '  console.log(JSON.stringify({ threads: info.threads, jobs: simd.simdPoolJobs() })); process.exit(0);',
+    '});',
+  ].join('\n');
+  const res = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, KIT_WASM_THREADS: '' } });
+  assert.equal(res.status, 0, res.stderr);
+  const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as { threads: number; jobs: number };
+  assert.equal(out.threads, 2);
+  assert.ok(out.jobs > 0, 'pool jobs ran in the compiled library');
+});

@@ -122,10 +122,10 @@ function load(memory: WasmMemory): Loaded {
   const file = isShared(memory) ? simdBuildFiles().shared : simdBuildFiles().plain;
   try {
     const module = new WebAssemblyJs.Module(fs.readFileSync(file));
-    const exports = new WebAssemblyJs.Instance(module, { env: { memory } }).exports as Record<string, unknown>;
-    const loaded: Loaded = { memory, kernels: null, module, exports, pool: null };
+    const own = new WebAssemblyJs.Instance(module, { env: { memory } }).exports as Record<string, unknown>;
+    const loaded: Loaded = { memory, kernels: null, module, exports: own, pool: null };
     const split = (kernel: SplitKernel, units: number, work: number, args: number[]) => runSplit(loaded, kernel, units, work, args);
-    loaded.kernels = { ...(exports as unknown as SimdKernels), split };
+    loaded.kernels = { ...(own as unknown as SimdKernels), split };
     return loaded;
   } catch (err) {
     if (!warned) {

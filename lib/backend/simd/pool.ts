@@ -129,13 +129,13 @@ export class KernelPool {
   private window = { jobs: 0, gainMs: 0 };
   private benchLeft = 0;
 
-  /** `exports`: the calling thread's own instance of the module (it computes chunks too). */
-  constructor(module: object, memory: object, exports: Record<string, unknown>, readonly workers: number) {
+  /** `own`: the calling thread's own instance's exports (it computes chunks too). */
+  constructor(module: object, memory: object, own: Record<string, unknown>, readonly workers: number) {
     const control = new SharedArrayBuffer(ARGS_BYTE + 8 * MAX_ARGS);
     this.ctl = new Int32Array(control, 0, 16);
     this.claim = new BigInt64Array(control, CLAIM_BYTE, 1);
     this.args = new Float64Array(control, ARGS_BYTE, MAX_ARGS);
-    this.fns = SPLIT_KERNELS.map((name) => exports[name] as RangeKernel);
+    this.fns = SPLIT_KERNELS.map((name) => own[name] as RangeKernel);
     for (let i = 0; i < workers; i++) {
       // No execArgv: the workers need no TypeScript loader (tsx) and start faster without it.
       const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { module, memory, control, names: SPLIT_KERNELS } });
