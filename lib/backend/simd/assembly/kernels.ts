@@ -477,13 +477,14 @@ export function depthwiseInputGradRows(
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         for (let j = fw - 1; j >= 0; j--) {
           const tx = x + pl - j * dw;
-          if (tx < 0 || tx % sw !== 0) continue;
-          const ox = tx / sw;
+          // Strides 1 and 2 without integer division (slow, and in the innermost loops); others with it.
+          if (tx < 0 || (sw === 2 ? (tx & 1) !== 0 : sw > 2 && tx % sw !== 0)) continue;
+          const ox = sw === 1 ? tx : sw === 2 ? tx >> 1 : tx / sw;
           if (ox >= ow) continue;
           for (let i = fh - 1; i >= 0; i--) {
             const ty = y + pt - i * dh;
-            if (ty < 0 || ty % sh !== 0) continue;
-            const oy = ty / sh;
+            if (ty < 0 || (sh === 2 ? (ty & 1) !== 0 : sh > 2 && ty % sh !== 0)) continue;
+            const oy = sh === 1 ? ty : sh === 2 ? ty >> 1 : ty / sh;
             if (oy >= oh) continue;
             const dp = dy + <usize>((b * oh + oy) * ow + ox) * px;
             const wp = w + <usize>(i * fw + j) * px;
