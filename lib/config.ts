@@ -6,12 +6,20 @@ import * as path from 'path';
  * `const cfg = { ...DEFAULT_CONFIG, epochs: 3 }`.
  */
 
-/** True when KIT_QUICK=1 (CI and `npm test`): small data, few epochs, same code paths. */
-export const QUICK: boolean = ['1', 'true', 'yes'].includes(String(process.env.KIT_QUICK ?? '').toLowerCase());
+/**
+ * True when quick mode is on (KIT_QUICK=1, as `npm test` and `npm start -- --quick` set it): small data, few epochs,
+ * the same code paths. Read when called, never frozen at import, so a script may set KIT_QUICK before calling.
+ */
+export function isQuick(): boolean {
+  return ['1', 'true', 'yes'].includes(String(process.env.KIT_QUICK ?? '').toLowerCase());
+}
 
-/** Pick the full-mode value, or the quick-mode value when KIT_QUICK=1. */
+/** @deprecated internal, for code not yet moved to isQuick(); removed once every caller reads the mode at call time. */
+export const QUICK: boolean = isQuick();
+
+/** Pick the full-mode value, or the quick-mode value when quick mode is on (read at the call). */
 export function quickOr<T>(full: T, quick: T): T {
-  return QUICK ? quick : full;
+  return isQuick() ? quick : full;
 }
 
 /** Hyper-parameters of one training run (names follow d2l: epochs, lr, batchSize). */
@@ -30,11 +38,16 @@ export interface TrainConfig {
   seed: number;
 }
 
-/** Defaults used across the notebooks; quick mode shrinks only what costs time. */
+/**
+ * Defaults used across the notebooks; quick mode shrinks only what costs time. `epochs` is read when the object is
+ * spread (`{ ...DEFAULT_CONFIG }`), so it follows the mode at that moment.
+ */
 export const DEFAULT_CONFIG: TrainConfig = {
   imgSize: 32, // the source models are trained on 32×32 RGB
   batchSize: 32, // fits any laptop; the bench uses the same
-  epochs: quickOr(10, 2),
+  get epochs() {
+    return quickOr(10, 2);
+  },
   lr: 1e-3, // Adam's usual default
   valFraction: 0.2,
   seed: 42,

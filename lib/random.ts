@@ -72,8 +72,3 @@ export class Rng {
     return new Rng(`${this.seed}/${label}`);
   }
 }
-
-/** Shorthand: `rng(42)`. */
-export function rng(seed: number | string): Rng {
-  return new Rng(seed);
-}

@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Notebook, NotebookCell, TSLAB_METADATA, stableCellId, toSourceLines } from './lib/nbformat';
+import { runCommand, type CommandSpec } from './lib/cli';
 
 /** Parse percent-format text into notebook cells. */
 export function cellsFromPercent(text: string, name: string): NotebookCell[] {
@@ -40,16 +41,18 @@ export function cellsFromPercent(text: string, name: string): NotebookCell[] {
   return cells;
 }
 
-function main(): void {
-  const [src, out] = process.argv.slice(2);
-  if (!src || !out) {
-    console.error('usage: tsx scripts/notebook-from-percent.ts <draft.ts> <notebook.ipynb>');
-    process.exit(2);
-  }
-  const name = path.basename(out, '.ipynb');
-  const nb: Notebook = { nbformat: 4, nbformat_minor: 5, metadata: TSLAB_METADATA, cells: cellsFromPercent(fs.readFileSync(src, 'utf8'), name) };
-  fs.writeFileSync(out, JSON.stringify(nb, null, 1) + '\n');
-  console.log(`wrote ${out}: ${nb.cells.length} cells`);
-}
+const spec = {
+  name: 'npx tsx scripts/notebook-from-percent.ts',
+  summary: 'Turns a percent-format draft (// %% cells) into a clean notebook source: tslab kernelspec, stable cell ids, no outputs.',
+  flags: {},
+  positionals: { name: 'DRAFT.ts NOTEBOOK.ipynb', help: 'the draft to read and the notebook to write', min: 2, max: 2 },
+} satisfies CommandSpec;
 
-if (require.main === module) main();
+if (require.main === module) {
+  void runCommand(spec, process.argv.slice(2), (_f, [src, out]) => {
+    const name = path.basename(out, '.ipynb');
+    const nb: Notebook = { nbformat: 4, nbformat_minor: 5, metadata: TSLAB_METADATA, cells: cellsFromPercent(fs.readFileSync(src, 'utf8'), name) };
+    fs.writeFileSync(out, JSON.stringify(nb, null, 1) + '\n');
+    console.log(`wrote ${out}: ${nb.cells.length} cells`);
+  });
+}

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { Notebook } from './lib/nbformat';
 import { readReport } from './notebooks/report';
 import { PageNotebook, indexPage, notebookPage, slidesPage } from './site/pages';
+import { runCommand, type CommandSpec } from './lib/cli';
 
 export interface SiteResult {
   outDir: string;
@@ -67,13 +68,17 @@ export function buildSite(buildDir: string, outDir = path.join(buildDir, 'site')
   return { outDir, pages };
 }
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const i = args.indexOf('--build');
-  const buildDir = path.resolve(i >= 0 ? args[i + 1] ?? '' : path.join(__dirname, '..', 'build'));
-  const t0 = Date.now();
-  const r = buildSite(buildDir);
-  console.log(`site: ${r.pages.length} pages in ${path.relative(process.cwd(), r.outDir) || '.'} (${Date.now() - t0} ms) — open ${path.join(path.relative(process.cwd(), r.outDir), 'index.html')}`);
-}
+const spec = {
+  name: 'npm run site --',
+  summary: 'Builds build/site/ (pages and slides) from the executed notebooks in build/notebooks/.',
+  flags: { build: { kind: 'string', help: 'the build folder holding notebooks/ (default build/)', arg: 'DIR' } },
+} satisfies CommandSpec;
 
-if (require.main === module) main();
+if (require.main === module) {
+  void runCommand(spec, process.argv.slice(2), (f) => {
+    const buildDir = path.resolve(f.build ?? path.join(__dirname, '..', 'build'));
+    const t0 = Date.now();
+    const r = buildSite(buildDir);
+    console.log(`site: ${r.pages.length} pages in ${path.relative(process.cwd(), r.outDir) || '.'} (${Date.now() - t0} ms) — open ${path.join(path.relative(process.cwd(), r.outDir), 'index.html')}`);
+  });
+}

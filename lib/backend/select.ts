@@ -167,10 +167,10 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
     await activate('tensorflow');
     return describeActive('tensorflow', 'native TensorFlow (tfjs-native) loaded');
   }
-  const why = `tfjs-native unavailable (${nativeLoadError})`;
+  const why = /Cannot find module 'tfjs-native'/.test(nativeLoadError ?? '') ? 'native TensorFlow not installed' : `tfjs-native unavailable (${nativeLoadError})`;
   try {
     await activate('wasm', opts.threads);
-    return describeActive('wasm', `${why}; wasm with the kit's training kernels`);
+    return describeActive('wasm', `${why}; using wasm with the kit's training kernels`);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     await activate('cpu');
@@ -180,9 +180,11 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
 
 /**
  * Selects and initialises the fastest available backend (native → wasm → cpu), or the one forced by
- * `opts.backend` / KIT_BACKEND. Idempotent: later calls return the first call's result.
+ * `opts.backend` / KIT_BACKEND. Idempotent: later calls return the first call's result — except a call that forces
+ * another backend than the one active, which switches to it now (benchmarks, comparisons).
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (selected != null && opts.backend != null && current != null && current.backend !== opts.backend) selected = null;
   if (selected == null) {
     selected = choose(opts).then((info) => {
       current = info;
@@ -197,8 +199,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
 }
 
 /**
- * Switches to `name` now (benchmarks, comparisons) without touching `initBackend`'s cached choice;
- * throws if it cannot load.
+ * @internal for the benchmarks (not in the notebook API: `initBackend({ backend })` switches too): activates `name`
+ * now without touching `initBackend`'s cached choice.
  */
 export async function useBackend(name: BackendName, threads?: number): Promise<BackendInfo> {
   await activate(name, threads);

@@ -1,5 +1,6 @@
 /** A look at what an augmentation pipeline does, before training on it. */
 import { Rng } from '../random';
+import { showImageGrid } from '../display/images';
 import { decodeImage, floatPixels } from './image';
 import type { Transform } from './transforms';
 import type { Dataset } from './types';
@@ -45,15 +46,13 @@ export async function previewAugmentations(
   return out;
 }
 
-/** Show previews with lib/display's showImageGrid when that module is available (returns the previews). */
+/** `n` augmented versions of one image (see previewAugmentations), shown as an image grid; returns the previews. */
 export async function showAugmentations(
   source: readonly string[] | Dataset,
   transform: Transform | undefined,
   opts: { n?: number; seed?: number; index?: number; cols?: number } = {},
 ): Promise<PreviewImage[]> {
   const images = await previewAugmentations(source, transform, opts);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const display = require('../display') as { showImageGrid?: (imgs: PreviewImage[], o?: { cols?: number }) => unknown };
-  if (typeof display.showImageGrid === 'function') await display.showImageGrid(images, { cols: opts.cols });
+  await showImageGrid(images, { cols: opts.cols });
   return images;
 }

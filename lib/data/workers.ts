@@ -144,3 +144,72 @@ export async function closeWorkers(): Promise<void> {
   slots = [];
   await Promise.all(all.map((s) => s.worker.terminate()));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Packing a batch across the workers (used by ImageDataset and ArrayDataset; the DataLoader asks for it).
+
+export interface PackedBatch {
+  xs: Float32Array;
+  ys?: Int32Array;
+  n: number;
+  shape: [number, number, number];
+}
+
+/** A dataset that can load whole batches itself (ImageDataset with worker threads). */
+export interface BatchSource {
+  readonly batchesInWorkers: boolean;
+  loadBatch(idx: number[], seeds: string[]): Promise<PackedBatch>;
+}
+
+/** The error for a batch whose samples differ in shape. */
+export function shapeMismatch(index: number, shape: number[], firstIndex: number, firstShape: number[]): Error {
+  return new Error(
+    `DataLoader: sample ${index} has shape [${shape}] but sample ${firstIndex} has [${firstShape}]; ` + 'add resize(h, w) (or randomResizedCrop) to the transform so all images share one size',
+  );
+}
+
+/**
+ * One batch through the worker threads: the samples at positions `ks` of `idx` that `worker(idx[k], k)` assigns
+ * to each worker go as one task; failed decodes go to `onDecodeFailure` (which throws or skips), transform
+ * errors and samples of different shapes throw, and the replies are merged back into batch order.
+ */
+export async function packInWorkers(
+  idx: number[],
+  workers: number,
+  worker: (index: number, k: number) => number,
+  task: (ks: number[]) => Omit<BatchTask, 'id' | 'kind'>,
+  onDecodeFailure: (k: number, message: string) => void,
+  labels: Int32Array | undefined,
+): Promise<PackedBatch> {
+  const parts = Array.from({ length: workers }, () => [] as number[]);
+  idx.forEach((i, k) => parts[worker(i, k)].push(k));
+  const replies = await Promise.all(parts.map((ks, w) => (ks.length === 0 ? null : runBatchInWorker(task(ks), w, workers))));
+  // Back to batch order: [position in the batch, worker reply, position in that reply].
+  const kept: [number, number, number][] = [];
+  replies.forEach((r, w) => {
+    if (!r) return;
+    for (const f of r.failures) {
+      if (f.stage === 'transform') throw new Error(f.message);
+      onDecodeFailure(parts[w][f.k], f.message);
+    }
+    if (r.mismatch) throw shapeMismatch(idx[parts[w][r.mismatch.k]], r.mismatch.shape, idx[parts[w][r.kept[0]]], r.shape!);
+    r.kept.forEach((k, j) => kept.push([parts[w][k], w, j]));
+  });
+  kept.sort((a, b) => a[0] - b[0]);
+  if (kept.length === 0) return { xs: new Float32Array(0), n: 0, shape: [0, 0, 0] };
+  const shape = replies[kept[0][1]]!.shape!;
+  for (const [k, w] of kept) {
+    const s = replies[w]!.shape!;
+    if (s[0] !== shape[0] || s[1] !== shape[1] || s[2] !== shape[2]) throw shapeMismatch(idx[k], s, idx[kept[0][0]], shape);
+  }
+  const per = shape[0] * shape[1] * shape[2];
+  let xs: Float32Array;
+  if (replies.filter(Boolean).length === 1) {
+    xs = replies[kept[0][1]]!.data; // one worker: already in order
+  } else {
+    xs = new Float32Array(kept.length * per);
+    kept.forEach(([, w, j], q) => xs.set(replies[w]!.data.subarray(j * per, (j + 1) * per), q * per));
+  }
+  const ys = labels ? Int32Array.from(kept, ([k]) => labels[idx[k]]) : undefined;
+  return { xs, ys, n: kept.length, shape };
+}

@@ -3,4 +3,6 @@ export { MimeBundle, DisplayChannel, getDisplayChannel, setDisplayChannel, tslab
 export { PLOTLY_MIME, PlotOptions, plotBundle, showPlot, resetPlotlyInline } from './plot';
 export { TableOptions, DataFrameLike, tableBundle, showTable } from './table';
 export { GridImage, ImageGridOptions, imageGridPng, imageGridBundle, showImageGrid } from './images';
-export { ProgressBar, ProgressOptions, progressBundle, formatProgress } from './progress';
+export { ProgressBar, ProgressOptions, progressBundle, formatProgress, progressBar } from './progress';
+export { PlotlyFigure, confusionMatrixFigure, plotConfusionMatrix } from './figures/confusion';
+export { ClaimRow, CLAIMS_TEXT_MARKER, showClaims } from './claims';

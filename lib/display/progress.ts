@@ -135,3 +135,8 @@ export class ProgressBar {
     this.shown = true;
   }
 }
+
+/** The kit's one progress-bar factory: a bar of `total` units (`unit`/s in the rate), in a notebook or on a terminal. */
+export function progressBar(total: number, label: string, unit = 'it'): ProgressBar {
+  return new ProgressBar({ total, label, unit });
+}

@@ -5,8 +5,8 @@
  * (`zero_division="warn"`): the value is 0 and an `UndefinedMetricWarning` is emitted.
  */
 import type { DataFrame } from 'danfojs-node';
+import { danfo } from '../data/frame';
 import { formatFixed, padLeft } from './pyformat';
-import { showPlotIfAvailable } from './show';
 
 /** Class indices: one per sample. */
 export type Labels = ArrayLike<number>;
@@ -214,8 +214,9 @@ export function precisionRecallF1Support(
 }
 
 /** F1 score like sklearn's `f1_score`: 'macro' (default), 'weighted', 'micro', or null for one value per class. */
-export function f1Score(yTrue: Labels, yPred: Labels, opts?: MetricOptions & { average?: 'macro' | 'weighted' | 'micro' }): number;
+// The per-class overload comes first: tslab compiles without strictNullChecks, where `null` also fits the other one.
 export function f1Score(yTrue: Labels, yPred: Labels, opts: MetricOptions & { average: null }): number[];
+export function f1Score(yTrue: Labels, yPred: Labels, opts?: MetricOptions & { average?: 'macro' | 'weighted' | 'micro' }): number;
 export function f1Score(yTrue: Labels, yPred: Labels, opts: MetricOptions & { average?: Average } = {}): number | number[] {
   const average = opts.average === undefined ? 'macro' : opts.average;
   const warnFor: WarnFor = ['f-score'];
@@ -320,7 +321,7 @@ export function classificationReport(
 function reportFrame(rows: ReportRow[]): DataFrame {
   // danfo is loaded on first use: it takes a second or two to import.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const dfd = require('danfojs-node') as typeof import('danfojs-node');
+  const dfd = danfo();
   return new dfd.DataFrame(
     {
       precision: rows.map((r) => r.precision),
@@ -330,48 +331,4 @@ function reportFrame(rows: ReportRow[]): DataFrame {
     },
     { index: rows.map((r) => r.name) },
   );
-}
-
-/** A plotly figure (data + layout) of a confusion matrix: rows true class, columns predicted, counts in cells. */
-export interface PlotlyFigure {
-  data: Array<Record<string, unknown>>;
-  layout: Record<string, unknown>;
-}
-
-/** The plotly heatmap spec of a confusion matrix (true class down, predicted class across, counts annotated). */
-export function confusionMatrixFigure(cm: number[][], classNames?: string[], title = 'Confusion matrix'): PlotlyFigure {
-  const names = classNames ?? cm.map((_, i) => String(i));
-  if (names.length !== cm.length || cm.some((row) => row.length !== cm.length)) {
-    throw new Error(
-      `confusionMatrixFigure: expected a square ${names.length}×${names.length} matrix matching ${names.length} class names, got ${cm.length}×${cm[0]?.length ?? 0}`,
-    );
-  }
-  const max = Math.max(1, ...cm.flat());
-  const annotations = cm.flatMap((row, i) =>
-    row.map((v, j) => ({
-      x: names[j],
-      y: names[i],
-      text: String(v),
-      showarrow: false,
-      font: { color: v > max / 2 ? 'white' : 'black' },
-    })),
-  );
-  return {
-    data: [{ type: 'heatmap', z: cm, x: names, y: names, colorscale: 'Blues', hovertemplate: 'true %{y}<br>predicted %{x}<br>%{z}<extra></extra>' }],
-    layout: {
-      title: { text: title },
-      xaxis: { title: { text: 'predicted class' }, type: 'category' },
-      yaxis: { title: { text: 'true class' }, type: 'category', autorange: 'reversed' },
-      annotations,
-      width: 120 + 45 * names.length,
-      height: 100 + 45 * names.length,
-    },
-  };
-}
-
-/** Shows the confusion matrix heatmap in the notebook (via lib/display's showPlot) and returns the figure. */
-export function plotConfusionMatrix(cm: number[][], classNames?: string[], title?: string): PlotlyFigure {
-  const figure = confusionMatrixFigure(cm, classNames, title);
-  showPlotIfAvailable(figure);
-  return figure;
 }

@@ -4,7 +4,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { ArrayDataset, DataLoader, ImageDataset } from '../../lib/data/dataset';
+import { ArrayDataset, ImageDataset } from '../../lib/data/dataset';
+import { DataLoader } from '../../lib/data/loader';
 import type { ImageArrays } from '../../lib/data/types';
 import { listImageFolder } from '../../lib/data/folder';
 import { blur, colorJitter, compose, fromSpec, gaussNoise, horizontalFlip, normalize, randomResizedCrop, resize, rotate, toTensor, Transform, verticalFlip } from '../../lib/data/transforms';
@@ -193,7 +194,8 @@ test('samples of different sizes from the worker path: the error names both samp
 test('a process that iterates a loader with workers exits by itself, promptly', () => {
   const lib = path.resolve(__dirname, '../../lib/data');
   const script = `
-    const { DataLoader, ImageDataset } = require(${JSON.stringify(path.join(lib, 'dataset.ts'))});
+    const { ImageDataset } = require(${JSON.stringify(path.join(lib, 'dataset.ts'))});
+    const { DataLoader } = require(${JSON.stringify(path.join(lib, 'loader.ts'))});
     const { listImageFolder } = require(${JSON.stringify(path.join(lib, 'folder.ts'))});
     const t = require(${JSON.stringify(path.join(lib, 'transforms.ts'))});
     const w = require(${JSON.stringify(path.join(lib, 'workers.ts'))});

@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageArrays } from '../../lib/data/types';
 import { Rng } from '../../lib/random';
-import { evaluate, predict, train, type TransferModelLike } from '../../lib/train/loop';
+import { evaluate, predict } from '../../lib/train/evaluate';
+import { train } from '../../lib/train/loop';
+import type { TransferModelLike } from '../../lib/train/model';
 import { learningRateAt } from '../../lib/train/schedule';
+import { InterruptedError, lastInterrupt, requestInterrupt } from '../../lib/interrupt';
 
 /** Two classes of 6×6×1 images: a bright blob on the left or on the right half, plus noise. */
 function blobs(n: number, seed: number): ImageArrays {
@@ -196,12 +199,12 @@ test('early stopping stops after `patience` epochs without improvement', async (
   model.dispose();
 });
 
-test('a step budget: exactly `steps` updates, reported in `epochs` rounds, across passes', async () => {
+test('a step budget: exactly `steps` updates, reported in `rounds` rounds, across passes', async () => {
   const model = tinyNet(19);
   let batches = 0;
   const h = await train(model, blobs(20, 14), {
-    epochs: 3,
     steps: 7,
+    rounds: 3,
     lr: 0.01,
     batchSize: 8, // 3 batches per pass: 7 steps cross two pass boundaries
     seed: 0,
@@ -275,7 +278,6 @@ test('a DataLoader trains like the same images in memory (same seed, same shuffl
   // A step budget that stops in the middle of a pass: the loader's prefetched batches must not leak.
   const before = tf.memory().numTensors;
   await train(fromLoader, new DataLoader(new ArrayDataset(data), { batchSize: 4, shuffle: true, seed: 1, prefetch: 2 }), {
-    epochs: 1,
     steps: 3,
     lr: 0.01,
     seed: 0,
@@ -301,4 +303,71 @@ test("'additional-layers' (cached features) trains only the head and agrees with
   assert.ok(Math.abs(full.loss - h.history.val_loss[2]) < 1e-5, `full model ${full.loss} vs cached ${h.history.val_loss[2]}`);
   source.dispose();
   tm.model.dispose();
+});
+
+test('epochs and steps do not mix; rounds need steps', async () => {
+  const model = tinyNet(41);
+  await assert.rejects(train(model, blobs(8, 1), { epochs: 2, steps: 3, lr: 0.1, seed: 0, progress: false }), /either epochs .* or steps/);
+  await assert.rejects(train(model, blobs(8, 1), { epochs: 2, rounds: 2, lr: 0.1, seed: 0, progress: false }), /rounds \(2\) needs steps/);
+  await assert.rejects(train(model, blobs(8, 1), { lr: 0.1, seed: 0, progress: false }), /epochs must be a positive integer/);
+  model.dispose();
+});
+
+test('an interrupt between steps stops train with the history so far, and leaks nothing', async () => {
+  const model = tinyNet(43);
+  const before = tf.memory().numTensors;
+  let err: unknown;
+  try {
+    await train(model, blobs(32, 2), {
+      epochs: 5,
+      lr: 0.01,
+      batchSize: 8,
+      seed: 0,
+      progress: false,
+      callbacks: { onBatchEnd: (step) => void (step === 6 && requestInterrupt()) },
+    });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof InterruptedError, String(err));
+  assert.match((err as Error).message, /stopped by interrupt: kit\.train after epoch 2 of 5, step 6/);
+  const partial = (err as InstanceType<typeof InterruptedError>).partial as { epochs: unknown[] };
+  assert.equal(partial.epochs.length, 1); // epoch 1 finished, epoch 2 stopped after its second step
+  assert.equal(lastInterrupt()?.partial, partial);
+  assert.equal(tf.memory().numTensors, before);
+  // the next call trains normally
+  const h = await train(model, blobs(8, 3), { epochs: 1, lr: 0.01, batchSize: 8, seed: 0, progress: false });
+  assert.equal(h.steps, 1);
+  model.dispose();
+});
+
+test('a real SIGINT stops a training process within 2 s, with the message naming where it stopped', async () => {
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  const lib = path.resolve(__dirname, '../../lib');
+  const script = `
+    const tf = require('@tensorflow/tfjs');
+    const { train } = require(${JSON.stringify(path.join(lib, 'train/loop.ts'))});
+    const net = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [6, 6, 1] }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
+    const n = 64, images = new Float32Array(n * 36), labels = new Int32Array(n);
+    (async () => {
+      try {
+        await train(net, { images, labels, height: 6, width: 6, channels: 1, classes: ['a', 'b'] }, {
+          epochs: 100000, lr: 0.01, seed: 0, batchSize: 8, progress: false,
+          callbacks: { onBatchEnd: (s) => { if (s === 20) process.stdout.write('training\\n'); } },
+        });
+        console.log('finished');
+      } catch (e) { console.log('caught: ' + e.message); }
+    })();`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.resolve(lib, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr.resume();
+  await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((out += d), out.includes('training') && resolve())));
+  const sent = Date.now();
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.ok(Date.now() - sent < 2000, `stopped after ${Date.now() - sent} ms`);
+  assert.equal(code, 0);
+  assert.match(out, /caught: stopped by interrupt: kit\.train after epoch \d+ of 100000, step \d+/);
+  assert.match(out, /Interrupt received: kit\.train stops after epoch/);
 });

@@ -8,12 +8,12 @@ import {
   accuracy,
   classificationReport,
   confusionMatrix,
-  confusionMatrixFigure,
   f1Score,
   precisionRecallF1Support,
   resetMetricWarnings,
 } from '../../lib/train/metrics';
 import { formatFixed } from '../../lib/train/pyformat';
+import { confusionMatrixFigure } from '../../lib/display/figures/confusion';
 
 interface Case {
   y_true: number[];

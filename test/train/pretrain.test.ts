@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { compareWithShipped, pretrainSources } from '../../scripts/pretrain';
+import { compareWithShipped, pretrainSources } from '../../lib/train/pretrain';
 import { modelsDir } from '../../lib/config';
 import { buildTransferModel, loadSourceModel } from '../../lib/models';
 
