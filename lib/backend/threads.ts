@@ -120,8 +120,12 @@ export function defaultWasmThreads(): number {
   return Math.max(1, Math.min(os.cpus().length, DEFAULT_MAX_THREADS));
 }
 
-/** The most threads used by default (more cores than this stay free for other work). */
-export const DEFAULT_MAX_THREADS = 2;
+/**
+ * The most threads used by default: 1. With another job on the cores (the busy-neighbour case, and this shared
+ * machine) 2 threads trained 10–43 % slower than 1 in every paired run (docs/backend.md, session 3); the rule is
+ * "never more than 5 % slower than one thread". KIT_WASM_THREADS=2 or initBackend({ threads: 2 }) opts in.
+ */
+export const DEFAULT_MAX_THREADS = 1;
 
 /** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
 export function finishWasmThreads(): void {
