@@ -121,9 +121,10 @@ export function defaultWasmThreads(): number {
 }
 
 /**
- * The most threads used by default: 1. With another job on the cores (the busy-neighbour case, and this shared
- * machine) 2 threads trained 10–43 % slower than 1 in every paired run (docs/backend.md, session 3); the rule is
- * "never more than 5 % slower than one thread". KIT_WASM_THREADS=2 or initBackend({ threads: 2 }) opts in.
+ * The most threads used by default: 1. With one core busy on a loaded machine, 2 threads trained slower than 1 in
+ * 9 of 12 paired comparisons (0.80–0.95× on average per model; the MBConv source 7–20 % slower in every pair;
+ * docs/backend.md, session 3), and the rule is "never more than 5 % slower than one thread".
+ * KIT_WASM_THREADS=2 or initBackend({ threads: 2 }) opts in.
  */
 export const DEFAULT_MAX_THREADS = 1;
 
