@@ -6,6 +6,8 @@ export * from './transforms';
 export * from './dataset';
 export * from './sampler';
 export * from './loader';
+export * from './target';
+export * from './digits-m-large';
 export * from './preview';
 export * from './fetch';
 export { closeWorkers } from './workers';

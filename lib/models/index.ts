@@ -3,4 +3,6 @@ export * from './zoo';
 export * from './storage';
 export * from './source';
 export * from './transfer';
+export * from './batchnorm';
 export * from './published';
+export { resolvePublishedSource, type PublishedSource } from './published-source';

@@ -2,21 +2,27 @@
  * Transfer strategies (lecture §1). The source model is g = w ∘ c; we keep c (the base, cut at a layer),
  * drop the source's output layer w, and attach a new head v for the target: f = v ∘ c.
  *   scratch            same architecture, fresh (seeded) weights, everything trains;
- *   freeze (동결)       base frozen, only the new head trains;
+ *   freeze (동결)       base frozen, only the new head (one linear layer by default) trains;
  *   finetune (미세 조정) everything trains, the base at a smaller learning rate (paramGroups' lrScale);
  *   hybrid             the first k blocks/layers of the base frozen, the rest and the head train;
- *   additional-layers  only the head trains, on features the frozen base computes once (`extractFeatures`).
- * Frozen batch-norm layers always run in inference mode (see `keepFrozenBatchNormInInference`).
+ *   additional-layers  the base frozen, new layers attached and trained — an MLP head (ADDITIONAL_LAYERS_HEAD) on
+ *                      features the frozen base computes once (`cacheFeatures`).
+ * `copyUpTo` gives Yosinski et al. (2014)'s AnB / AnB+: only the first layers are copied, the base's layers above
+ * are re-initialised and trained (frozen copy = freeze, fine-tuned copy = finetune). Batch norm: see ./batchnorm.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random';
 import type { ImageArrays } from '../data/types';
-import { FEATURE_LAYER, OUTPUT_LAYER, countParams } from './zoo';
+import { FEATURE_LAYER, countParams } from './zoo';
 import type { SourceModel } from './source';
+import { countBatchNormStats, setBatchNormMode, type BatchNormMode } from './batchnorm';
 
 /** The five strategies of the lecture. */
 export type Strategy = 'scratch' | 'freeze' | 'finetune' | 'hybrid' | 'additional-layers';
 export const STRATEGIES: Strategy[] = ['scratch', 'freeze', 'finetune', 'hybrid', 'additional-layers'];
+
+/** The layers 'additional-layers' attaches by default: one hidden ReLU layer of 64 units, then the output layer. */
+export const ADDITIONAL_LAYERS_HEAD: Readonly<{ hidden: number[]; dropout?: number }> = { hidden: [64] };
 
 /** Options of `buildTransferModel`. */
 export interface TransferOptions {
@@ -25,21 +31,33 @@ export interface TransferOptions {
   numClasses: number;
   /** Layer (name or index in the source's `layers`) where the base ends; default the `features` layer. */
   cutAt?: string | number;
+  /**
+   * Copy the source's weights only up to and including this point — k blocks (number), a block (`'block2'`) or a
+   * layer name; the base's layers above are re-initialised (seeded) and train at the full learning rate. With
+   * 'freeze' the copied layers are frozen (Yosinski's AnB), with 'finetune' they are fine-tuned (AnB+).
+   * Default: every base layer is copied.
+   */
+  copyUpTo?: string | number;
   /** Hybrid: freeze the first k blocks (number), or up to and including a block (`'block2'`) or layer name. */
   freezeUpTo?: string | number;
-  /** The new head: hidden dense widths (relu) and dropout after each hidden layer. Default: one linear layer. */
+  /** The new head: hidden dense widths (relu) and dropout after each hidden layer. Default: one linear layer (ADDITIONAL_LAYERS_HEAD for 'additional-layers'). */
   head?: { hidden?: number[]; dropout?: number };
   /** How a 4-D cut (a conv block) becomes a feature vector: global average pooling (default) or flatten. */
   pool?: 'gap' | 'flatten';
-  /** Learning-rate multiplier of the base's trainable weights (finetune default 0.1, others 1). */
+  /** Learning-rate multiplier of the copied, trainable base weights (finetune default 0.1, others 1). */
   baseLrScale?: number;
-  /** Seeds the head's initializers (and every initializer of `scratch`). */
+  /** Trainable batch-norm layers of the base: 'train' (batch statistics, default) or 'frozen-stats' (inference mode, Keras' advice). */
+  batchNorm?: BatchNormMode;
+  /** Train the head on features the frozen base computes once (default true for 'additional-layers'; needs a fully frozen base). */
+  cacheFeatures?: boolean;
+  /** Seeds the head's initializers (and every re-initialised weight, all of them for `scratch`). */
   seed: number;
 }
 
 /** Trainable weights of one part, with the multiplier the training loop applies to its learning rate. */
 export interface ParamGroup {
-  name: 'base' | 'head';
+  /** base: copied from the source; reinit: base layers re-initialised (copyUpTo, scratch); head: the new head. */
+  name: 'base' | 'reinit' | 'head';
   variables: tf.LayerVariable[];
   lrScale: number;
 }
@@ -53,14 +71,21 @@ export interface TransferModel {
   base: tf.LayersModel;
   /** v: feature vector → class probabilities (shares its layers and weights with `model`). */
   head: tf.LayersModel;
-  /** Only the trainable weights, grouped; `finetune` gives the base lrScale < 1. */
+  /** Only the trainable weights, grouped; `finetune` gives the copied base lrScale < 1. */
   paramGroups: ParamGroup[];
   /** Name of the source layer where the base was cut. */
   cutAt: string;
   /** Base layers that are frozen (names). */
   frozenLayers: string[];
-  /** True for 'additional-layers': compute features once with `extractFeatures(base, …)` and train `head` on them. */
+  /** Base layers with weights copied from the source, and base layers re-initialised (names of layers with weights). */
+  copiedLayers: string[];
+  reinitLayers: string[];
+  /** Mode of the base's trainable batch-norm layers. */
+  batchNorm: BatchNormMode;
+  /** True when only the head trains, on features the frozen base computes once (`extractFeatures(base, …)`). */
   cacheFeatures: boolean;
+  /** Number of weights that train. */
+  trainableParams: number;
   /** Which layers train, and trainable/frozen parameter counts. */
   summary(): string;
   /** Frees every weight (same as `model.dispose()`; base and head share them). */
@@ -134,24 +159,54 @@ function defaultCut(model: tf.LayersModel): number {
   return model.layers.indexOf(inbound);
 }
 
-/**
- * tfjs's BatchNormalization, unlike Keras 2, keeps using batch statistics and updating its moving mean and
- * variance when `training` is true even if the layer is frozen. This makes every BN layer of `model` run in
- * inference mode whenever it is not trainable (checked at each call, so unfreezing later works).
- */
-export function keepFrozenBatchNormInInference(model: tf.LayersModel): void {
-  for (const layer of model.layers) {
-    if (layer instanceof tf.LayersModel) {
-      keepFrozenBatchNormInInference(layer);
-      continue;
-    }
-    if (layer.getClassName() !== 'BatchNormalization') continue;
-    const patched = layer as tf.layers.Layer & { __frozenBnPatched?: boolean };
-    if (patched.__frozenBnPatched) continue;
-    const call = layer.call.bind(layer);
-    layer.call = (inputs, kwargs) => call(inputs, layer.trainable ? kwargs : { ...kwargs, training: false });
-    patched.__frozenBnPatched = true;
+/** The base: the clone's layers up to the cut, a 4-D cut pooled (or flattened) into a vector. */
+function cutBase(clone: tf.LayersModel, cutName: string, pool: TransferOptions['pool']): tf.LayersModel {
+  let featuresOut = clone.getLayer(cutName).output as tf.SymbolicTensor;
+  if (featuresOut.shape.length === 4) {
+    const taken = new Set(clone.layers.map((l) => l.name));
+    const unique = (n: string) => (taken.has(n) ? `${n}_${taken.size}` : n);
+    const layer = pool === 'flatten' ? tf.layers.flatten({ name: unique('cut_flatten') }) : tf.layers.globalAveragePooling2d({ name: unique('cut_pool') });
+    featuresOut = layer.apply(featuresOut) as tf.SymbolicTensor;
+  } else if (featuresOut.shape.length !== 2) {
+    throw new Error(`buildTransferModel: cut layer '${cutName}' outputs shape [${featuresOut.shape}], expected [batch, features] or [batch, h, w, c]`);
   }
+  const base = tf.model({ inputs: clone.inputs, outputs: featuresOut, name: 'base' });
+  // Weights of the clone beyond the cut (the source's output layer w) are not used: free them.
+  const kept = new Set(base.layers);
+  for (const l of clone.layers) if (!kept.has(l)) l.weights.forEach((w) => w.dispose());
+  return base;
+}
+
+/** The new head v on the base's features, as part of the whole model and as a model of its own. */
+function attachHead(base: tf.LayersModel, opts: TransferOptions, rng: Rng): { model: tf.LayersModel; head: tf.LayersModel } {
+  const spec = opts.head ?? (opts.strategy === 'additional-layers' ? ADDITIONAL_LAYERS_HEAD : {});
+  const hidden = spec.hidden ?? [];
+  const dropout = spec.dropout ?? 0;
+  const layers: tf.layers.Layer[] = [];
+  hidden.forEach((units, i) => {
+    layers.push(tf.layers.dense({ units, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: rng.nextSeed() }), name: `head_dense${i + 1}` }));
+    if (dropout > 0) layers.push(tf.layers.dropout({ rate: dropout, seed: rng.nextSeed(), name: `head_dropout${i + 1}` }));
+  });
+  if (hidden.length === 0 && dropout > 0) layers.push(tf.layers.dropout({ rate: dropout, seed: rng.nextSeed(), name: 'head_dropout' }));
+  layers.push(
+    tf.layers.dense({ units: opts.numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.nextSeed() }), name: 'head_out' }),
+  );
+  const apply = (x: tf.SymbolicTensor) => layers.reduce((h, layer) => layer.apply(h) as tf.SymbolicTensor, x);
+  const model = tf.model({ inputs: base.inputs, outputs: apply(base.outputs[0]), name: `transfer_${opts.strategy}` });
+  const headInput = tf.input({ shape: [base.outputs[0].shape[1] as number], name: 'head_input' });
+  const head = tf.model({ inputs: headInput, outputs: apply(headInput), name: 'head' });
+  // Each symbolic call counts a reference; the head layers were called twice (model and head), so one
+  // `model.dispose()` would leave their weights alive. Count them once: disposing `model` frees everything.
+  for (const l of layers) (l as unknown as { _refCount: number })._refCount = 1;
+  return { model, head };
+}
+
+/** Re-initialises the given layers of `clone` with the seeded initial weights of a fresh copy of the source. */
+function reinitialise(src: tf.LayersModel, clone: tf.LayersModel, layers: tf.layers.Layer[], seed: number): void {
+  if (layers.length === 0) return;
+  const fresh = cloneModel(src, { fresh: true, seed });
+  for (const l of layers) l.setWeights(fresh.getLayer(l.name).getWeights());
+  fresh.dispose();
 }
 
 /** Builds a transfer model from a source model (or any `tf.LayersModel`); the source is left untouched. */
@@ -165,75 +220,57 @@ export function buildTransferModel(source: SourceModel | tf.LayersModel, opts: T
 
   // An independent copy, so training one strategy never changes the source or another strategy's model.
   const clone = cloneModel(src, { fresh: strategy === 'scratch', seed: rng.nextSeed() });
-  const cutLayer = clone.getLayer(cutName);
-  let featuresOut = cutLayer.output as tf.SymbolicTensor;
-  if (featuresOut.shape.length === 4) {
-    const taken = new Set(clone.layers.map((l) => l.name));
-    const unique = (n: string) => (taken.has(n) ? `${n}_${taken.size}` : n);
-    const pool = opts.pool === 'flatten' ? tf.layers.flatten({ name: unique('cut_flatten') }) : tf.layers.globalAveragePooling2d({ name: unique('cut_pool') });
-    featuresOut = pool.apply(featuresOut) as tf.SymbolicTensor;
-  } else if (featuresOut.shape.length !== 2) {
-    throw new Error(`buildTransferModel: cut layer '${cutName}' outputs shape [${featuresOut.shape}], expected [batch, features] or [batch, h, w, c]`);
-  }
-  const base = tf.model({ inputs: clone.inputs, outputs: featuresOut, name: 'base' });
-  // Weights of the clone beyond the cut (the source's output layer w) are not used: free them.
-  const kept = new Set(base.layers);
-  for (const l of clone.layers) if (!kept.has(l)) l.weights.forEach((w) => w.dispose());
+  const base = cutBase(clone, cutName, opts.pool);
+  const { model, head } = attachHead(base, opts, rng);
 
-  // The new head v.
-  const featureDim = featuresOut.shape[1] as number;
-  const hidden = opts.head?.hidden ?? [];
-  const dropout = opts.head?.dropout ?? 0;
-  const headLayers: tf.layers.Layer[] = [];
-  hidden.forEach((units, i) => {
-    headLayers.push(tf.layers.dense({ units, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: rng.nextSeed() }), name: `head_dense${i + 1}` }));
-    if (dropout > 0) headLayers.push(tf.layers.dropout({ rate: dropout, seed: rng.nextSeed(), name: `head_dropout${i + 1}` }));
-  });
-  if (hidden.length === 0 && dropout > 0) headLayers.push(tf.layers.dropout({ rate: dropout, seed: rng.nextSeed(), name: 'head_dropout' }));
-  headLayers.push(
-    tf.layers.dense({ units: opts.numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: rng.nextSeed() }), name: 'head_out' }),
-  );
-  const applyHead = (x: tf.SymbolicTensor) => headLayers.reduce((h, layer) => layer.apply(h) as tf.SymbolicTensor, x);
-  const model = tf.model({ inputs: base.inputs, outputs: applyHead(base.outputs[0]), name: `transfer_${strategy}` });
-  const headInput = tf.input({ shape: [featureDim], name: 'head_input' });
-  const head = tf.model({ inputs: headInput, outputs: applyHead(headInput), name: 'head' });
-  // Each symbolic call counts a reference; the head layers were called twice (model and head), so one
-  // `model.dispose()` would leave their weights alive. Count them once: disposing `model` frees everything.
-  for (const l of headLayers) (l as unknown as { _refCount: number })._refCount = 1;
-
-  // Which base layers freeze.
   const baseLayers = base.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const copied = strategy === 'scratch' ? 0 : opts.copyUpTo === undefined ? baseLayers.length : leadingCount(base, baseLayers, opts.copyUpTo, 'copyUpTo');
+  const reinit = baseLayers.slice(copied).filter((l) => l.weights.length > 0);
+  reinitialise(src, clone, strategy === 'scratch' ? [] : reinit, rng.nextSeed());
+
   let frozen: tf.layers.Layer[] = [];
-  if (strategy === 'freeze' || strategy === 'additional-layers') frozen = baseLayers;
-  else if (strategy === 'hybrid') frozen = baseLayers.slice(0, hybridFrozenCount(base, baseLayers, opts.freezeUpTo));
+  if (strategy === 'freeze' || strategy === 'additional-layers') frozen = baseLayers.slice(0, copied);
+  else if (strategy === 'hybrid') frozen = baseLayers.slice(0, Math.min(copied, leadingCount(base, baseLayers, opts.freezeUpTo, 'freezeUpTo')));
   for (const l of baseLayers) l.trainable = !frozen.includes(l);
-  keepFrozenBatchNormInInference(model);
+  const batchNorm = opts.batchNorm ?? 'train';
+  setBatchNormMode(model, batchNorm);
 
-  const baseLrScale = opts.baseLrScale ?? (strategy === 'finetune' ? 0.1 : 1);
-  const paramGroups: ParamGroup[] = [];
-  const baseVars = base.trainableWeights;
-  if (baseVars.length > 0) paramGroups.push({ name: 'base', variables: baseVars, lrScale: baseLrScale });
-  paramGroups.push({ name: 'head', variables: head.trainableWeights, lrScale: 1 });
-
+  const cacheFeatures = opts.cacheFeatures ?? strategy === 'additional-layers';
+  if (cacheFeatures && base.trainableWeights.length > 0) {
+    throw new Error(`buildTransferModel: cacheFeatures needs a fully frozen base, but ${strategy} trains ${base.trainableWeights.length} base weights`);
+  }
+  const reinitSet = new Set<tf.layers.Layer>(strategy === 'scratch' ? baseLayers : reinit);
+  const weightsOf = (ls: tf.layers.Layer[]) => ls.flatMap((l) => l.trainableWeights);
+  const groups: ParamGroup[] = [
+    { name: 'base', variables: weightsOf(baseLayers.filter((l) => !reinitSet.has(l))), lrScale: opts.baseLrScale ?? (strategy === 'finetune' ? 0.1 : 1) },
+    { name: 'reinit', variables: weightsOf(baseLayers.filter((l) => reinitSet.has(l))), lrScale: 1 },
+    { name: 'head', variables: head.trainableWeights, lrScale: 1 },
+  ];
+  const withWeights = baseLayers.filter((l) => l.weights.length > 0);
   const tm: TransferModel = {
     strategy,
     model,
     base,
     head,
-    paramGroups,
+    paramGroups: groups.filter((g) => g.variables.length > 0 || g.name === 'head'),
     cutAt: cutName,
     frozenLayers: frozen.map((l) => l.name),
-    cacheFeatures: strategy === 'additional-layers',
+    copiedLayers: withWeights.filter((l) => !reinitSet.has(l)).map((l) => l.name),
+    reinitLayers: withWeights.filter((l) => reinitSet.has(l)).map((l) => l.name),
+    batchNorm,
+    cacheFeatures,
+    trainableParams: countParams(model).trainable,
     summary: () => summarizeTransfer(tm),
-    dispose: () => {
-      model.dispose();
-    },
+    dispose: () => model.dispose(),
   };
   return tm;
 }
 
-/** Number of leading base layers that hybrid freezes. */
-function hybridFrozenCount(base: tf.LayersModel, layers: tf.layers.Layer[], freezeUpTo: string | number | undefined): number {
+/**
+ * Number of leading base layers up to a point: `upTo` = k blocks (number), a block name (through its last layer)
+ * or a layer name (through that layer). Undefined = the first half of the blocks (hybrid's default).
+ */
+function leadingCount(base: tf.LayersModel, layers: tf.layers.Layer[], upTo: string | number | undefined, what: string): number {
   const blocks = listBlocks(base);
   const lastOfBlocks = (k: number) => {
     const wanted = new Set(blocks.slice(0, k));
@@ -243,45 +280,45 @@ function hybridFrozenCount(base: tf.LayersModel, layers: tf.layers.Layer[], free
     });
     return n;
   };
-  if (freezeUpTo === undefined) return lastOfBlocks(Math.floor(blocks.length / 2));
-  if (typeof freezeUpTo === 'number') {
-    if (!Number.isInteger(freezeUpTo) || freezeUpTo < 0 || freezeUpTo > blocks.length) {
-      throw new Error(`buildTransferModel freezeUpTo: ${freezeUpTo} blocks requested, the base has ${blocks.length} (${blocks.join(', ')})`);
+  if (upTo === undefined) return lastOfBlocks(Math.floor(blocks.length / 2));
+  if (typeof upTo === 'number') {
+    if (!Number.isInteger(upTo) || upTo < 0 || upTo > blocks.length) {
+      throw new Error(`buildTransferModel ${what}: ${upTo} blocks requested, the base has ${blocks.length} (${blocks.join(', ')})`);
     }
-    return lastOfBlocks(freezeUpTo);
+    return lastOfBlocks(upTo);
   }
-  const b = blocks.indexOf(freezeUpTo);
+  const b = blocks.indexOf(upTo);
   if (b >= 0) return lastOfBlocks(b + 1);
-  const i = layers.findIndex((l) => l.name === freezeUpTo);
+  const i = layers.findIndex((l) => l.name === upTo);
   if (i >= 0) return i + 1;
-  throw new Error(`buildTransferModel freezeUpTo: '${freezeUpTo}' is neither a block (${blocks.join(', ')}) nor a layer of the base`);
+  throw new Error(`buildTransferModel ${what}: '${upTo}' is neither a block (${blocks.join(', ')}) nor a layer of the base`);
 }
 
 /** A text table: each layer with weights, its parameter count and whether it trains; totals at the end. */
 export function summarizeTransfer(tm: TransferModel): string {
-  const rows: string[] = [`${tm.strategy}: base cut at '${tm.cutAt}'` + (tm.cacheFeatures ? ' (features computed once)' : '')];
+  const extras = [tm.cacheFeatures ? 'features computed once' : '', tm.reinitLayers.length && tm.strategy !== 'scratch' ? `${tm.reinitLayers.length} base layers re-initialised` : '']
+    .filter(Boolean)
+    .join('; ');
+  const rows: string[] = [`${tm.strategy}: base cut at '${tm.cutAt}'` + (extras ? ` (${extras})` : '')];
   const lrOf = new Map<tf.LayerVariable, number>();
   for (const g of tm.paramGroups) for (const v of g.variables) lrOf.set(v, g.lrScale);
+  const reinit = new Set(tm.reinitLayers);
   for (const l of tm.model.layers) {
     const p = countParams(l);
     if (p.total === 0) continue;
     const trains = l.trainableWeights.length > 0;
     const part = tm.head.layers.includes(l) ? 'head' : 'base';
     const lr = trains ? ` lr×${lrOf.get(l.trainableWeights[0]) ?? 1}` : '';
-    rows.push(`  ${part}  ${l.name.padEnd(24)} ${String(p.total).padStart(8)}  ${trains ? 'trains' : 'frozen'}${lr}`);
+    const fresh = part === 'base' && reinit.has(l.name) && tm.strategy !== 'scratch' ? ' (re-initialised)' : '';
+    rows.push(`  ${part}  ${l.name.padEnd(24)} ${String(p.total).padStart(8)}  ${trains ? 'trains' : 'frozen'}${lr}${fresh}`);
   }
   const p = countParams(tm.model);
-  const stats = bnStats(tm.model);
-  rows.push(`  params: ${p.trainable} trainable, ${p.nonTrainable - stats} frozen` + (stats > 0 ? ` (+ ${stats} batch-norm statistics, never trained by gradients)` : ''));
+  const stats = countBatchNormStats(tm.model);
+  rows.push(
+    `  params: ${p.trainable} trainable, ${p.nonTrainable - stats} frozen` +
+      (stats > 0 ? ` (+ ${stats} batch-norm statistics, never trained by gradients; trainable BN layers: '${tm.batchNorm}')` : ''),
+  );
   return rows.join('\n');
-}
-
-function bnStats(model: tf.LayersModel): number {
-  let n = 0;
-  for (const l of model.layers) {
-    for (const w of l.weights) if (/moving_(mean|variance)/.test(w.originalName)) n += (w.shape as number[]).reduce((a, b) => a * b, 1);
-  }
-  return n;
 }
 
 /**

@@ -1,15 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import type { AddressInfo } from 'net';
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'crypto';
 import { modelsDir } from '../../lib/config';
 import {
-  buildPlainCnn, saveModel, loadModel, saveWeights, loadWeightsInto, loadPublishedBackbone, buildTransferModel,
+  buildPlainCnn, saveModel, loadModel, saveWeights, loadWeightsInto,
   saveSourceModel, loadSourceModel, listSourceModels, SourceMeta,
 } from '../../lib/models';
 
@@ -84,109 +82,7 @@ test('source models: save with meta, load by name, clear errors', async () => {
   [m, src.model].forEach((k) => k.dispose());
 });
 
-test('published backbone: a layers model over HTTP (127.0.0.1), cut at a named layer, [-1,1] preprocessing', async () => {
-  const dir = tmp();
-  const m = buildPlainCnn({ inputShape: [16, 16, 3], numClasses: 4, filters: [4, 8], seed: 1 });
-  await saveModel(m, dir);
-  const server = http.createServer((req, res) => {
-    const file = path.join(dir, path.basename(req.url ?? ''));
-    if (!fs.existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
-    res.end(fs.readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  try {
-    const bb = await loadPublishedBackbone({ url: `http://127.0.0.1:${port}/model.json`, format: 'layers', inputSize: 16, range: '[-1,1]', cutAt: 'block1_pool' });
-    const imgs = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const f = bb.features(imgs);
-    assert.deepEqual(f.shape, [2, 4]);
-    // Reference: resize, scale to [-1,1], run the original model's layers up to block1_pool, average.
-    const ref = tf.tidy(() => {
-      const cut = tf.model({ inputs: m.inputs, outputs: m.getLayer('block1_pool').output as tf.SymbolicTensor });
-      const xin = tf.image.resizeBilinear(imgs, [16, 16]).mul(2).sub(1);
-      return (cut.predict(xin) as tf.Tensor).mean([1, 2]);
-    });
-    const diff = tf.tidy(() => f.sub(ref).abs().max().dataSync()[0]);
-    assert.ok(diff < 1e-6, `max diff ${diff}`);
-    // The cut base works as a transfer source too.
-    const tm = buildTransferModel(bb.base!, { strategy: 'freeze', numClasses: 2, seed: 1 });
-    assert.deepEqual(tm.model.outputs[0].shape, [null, 2]);
-    assert.deepEqual(tm.base.outputs[0].shape, [null, 4], 'a feature extractor is cut at its own output');
-    await assert.rejects(loadPublishedBackbone({ url: `http://127.0.0.1:${port}/missing.json`, format: 'layers' }), /404/);
-    bb.dispose();
-    tm.model.dispose();
-    tf.dispose([imgs, f, ref]);
-  } finally {
-    server.close();
-  }
-  // A closed port: fails fast with the URL in the message.
-  const t0 = Date.now();
-  await assert.rejects(loadPublishedBackbone({ url: `http://127.0.0.1:${port}/model.json`, timeoutMs: 2000 }), new RegExp(`cannot fetch http://127.0.0.1:${port}/model.json`));
-  assert.ok(Date.now() - t0 < 3000);
-  await assert.rejects(loadPublishedBackbone({ name: 'resnet9000' }), /unknown backbone 'resnet9000'; known: mobilenet_v2/);
-  m.dispose();
-});
-
-test('published backbone: a TF Hub-style graph model over HTTP, [0,1] inputs, pooled output node', async () => {
-  const dir = tmp();
-  // A hand-written GraphDef in the tfjs converter's JSON: input → 1×1 conv (weights from the .bin) → relu.
-  const w = new Float32Array([0.5, -1, 1, 2, 0.25, -0.5]);
-  const shape = (d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
-  const graphJson = {
-    format: 'graph-model',
-    generatedBy: 'test',
-    convertedBy: 'hand',
-    modelTopology: {
-      node: [
-        { name: 'images', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: shape([-1, 6, 6, 3]) } } },
-        { name: 'w', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: shape([1, 1, 3, 2]) } }, dtype: { type: 'DT_FLOAT' } } },
-        {
-          name: 'conv', op: 'Conv2D', input: ['images', 'w'],
-          attr: {
-            T: { type: 'DT_FLOAT' }, strides: { list: { i: ['1', '1', '1', '1'] } }, dilations: { list: { i: ['1', '1', '1', '1'] } },
-            padding: { s: Buffer.from('SAME').toString('base64') }, data_format: { s: Buffer.from('NHWC').toString('base64') },
-          },
-        },
-        { name: 'feature_vector', op: 'Relu', input: ['conv'], attr: { T: { type: 'DT_FLOAT' } } },
-      ],
-      versions: { producer: 1 },
-    },
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [1, 1, 3, 2], dtype: 'float32' }] }],
-  };
-  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(graphJson));
-  fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), Buffer.from(w.buffer));
-  const requested: string[] = [];
-  const server = http.createServer((req, res) => {
-    requested.push(req.url ?? '');
-    const file = path.join(dir, path.basename((req.url ?? '').split('?')[0]));
-    if (!fs.existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200).end(fs.readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  try {
-    const bb = await loadPublishedBackbone({ url: `http://127.0.0.1:${port}/hub/handle`, format: 'graph', fromTFHub: true, inputSize: 6, range: '[0,1]' });
-    assert.ok(requested[0].endsWith('/hub/handle/model.json?tfjs-format=file'), requested[0]);
-    const imgs = tf.randomUniform([2, 3, 3, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
-    const f = bb.features(imgs);
-    const ref = tf.tidy(() => tf.relu(tf.conv2d(tf.image.resizeBilinear(imgs, [6, 6]), tf.tensor4d(w, [1, 1, 3, 2]), 1, 'same')).mean([1, 2]));
-    assert.deepEqual(f.shape, [2, 2]);
-    assert.ok(tf.tidy(() => f.sub(ref).abs().max().dataSync()[0]) < 1e-6);
-    // Cut at an inner node (before the relu).
-    const pre = await loadPublishedBackbone({ url: `http://127.0.0.1:${port}/hub/handle`, format: 'graph', fromTFHub: true, inputSize: 6, cutAt: 'conv' });
-    const g = pre.features(imgs);
-    const refPre = tf.tidy(() => tf.conv2d(tf.image.resizeBilinear(imgs, [6, 6]), tf.tensor4d(w, [1, 1, 3, 2]), 1, 'same').mean([1, 2]));
-    assert.ok(tf.tidy(() => g.sub(refPre).abs().max().dataSync()[0]) < 1e-6);
-    [bb, pre].forEach((b) => b.dispose());
-    tf.dispose([imgs, f, ref, g, refPre]);
-  } finally {
-    server.close();
-  }
-});
+// Published backbones (download, fallbacks, cache, graph and layers models): test/models/published.test.ts.
 
 /** A copy of a shipped source model in a temporary folder (to damage). */
 function shippedCopy(name = 'digits-0-4'): string {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildPlainCnn, buildEfficientNet, buildTransferModel, extractFeatures, listBlocks, Strategy, TransferModel } from '../../lib/models';
+import { buildPlainCnn, buildEfficientNet, buildTransferModel, extractFeatures, listBlocks, Strategy, TransferModel, ADDITIONAL_LAYERS_HEAD } from '../../lib/models';
 
 const SHAPE: [number, number, number] = [8, 8, 3];
 const source = () => buildPlainCnn({ inputShape: SHAPE, numClasses: 5, filters: [4, 8], batchNorm: true, seed: 3 });
@@ -37,7 +37,7 @@ test('each strategy trains exactly the right variables', () => {
     freeze: head,
     finetune: [...baseTrainable, ...head],
     hybrid: [...baseTrainable.slice(3), ...head],
-    'additional-layers': head,
+    'additional-layers': ['head_dense1/kernel', 'head_dense1/bias', ...head],
   };
   for (const strategy of Object.keys(expect) as Strategy[]) {
     const tm = buildTransferModel(src, { strategy, numClasses: 3, seed: 1, freezeUpTo: 'block1' });
@@ -165,4 +165,93 @@ test('EfficientNet source: hybrid freezes stem + block1, frozen BN stays in infe
   tm.model.dispose();
   src.dispose();
   xs.dispose();
+});
+
+/** A source whose every weight differs from any initialisation (as a trained one does): seeded noise on top. */
+function trainedLookingSource(): tf.LayersModel {
+  const src = buildPlainCnn({ inputShape: SHAPE, numClasses: 5, filters: [4, 8, 8], seed: 3 });
+  src.setWeights(src.getWeights().map((w, i) => tf.tidy(() => tf.add(w, tf.randomNormal(w.shape, 0, 0.3, 'float32', 100 + i)))));
+  return src;
+}
+const values = (m: tf.LayersModel, layer: string) => m.getLayer(layer).getWeights().map((w) => Array.from(w.dataSync()));
+const same = (a: number[][], b: number[][]) => a.length === b.length && a.every((w, i) => w.every((v, j) => Object.is(v, b[i][j])));
+
+test('AnB / AnB+ (copyUpTo): the first k blocks copied weight for weight, the blocks above re-initialised, frozen or fine-tuned as named', () => {
+  const src = trainedLookingSource();
+  for (const strategy of ['freeze', 'finetune'] as const) {
+    const tm = buildTransferModel(src, { strategy, numClasses: 3, seed: 4, copyUpTo: 'block1' });
+    // copied: block1_conv equals the source exactly; re-initialised: block2/3 differ from the source,
+    // their biases are the initializer's zeros and the kernels have He-normal scale sqrt(2 / fan-in)
+    assert.ok(same(values(tm.model, 'block1_conv'), values(src, 'block1_conv')), `${strategy}: block1 copied`);
+    for (const [layer, fanIn] of [['block2_conv', 9 * 4], ['block3_conv', 9 * 8]] as const) {
+      const [kernel, bias] = values(tm.model, layer);
+      assert.ok(!same(values(tm.model, layer), values(src, layer)), `${strategy}: ${layer} re-initialised`);
+      assert.ok(bias.every((v) => v === 0), `${layer} bias re-initialised to zeros`);
+      const sd = Math.sqrt(kernel.reduce((s, v) => s + v * v, 0) / kernel.length);
+      assert.ok(Math.abs(sd / Math.sqrt(2 / fanIn) - 1) < 0.35, `${layer} kernel scale ${sd}`);
+    }
+    assert.deepEqual(tm.copiedLayers, ['block1_conv']);
+    assert.deepEqual(tm.reinitLayers, ['block2_conv', 'block3_conv']);
+    assert.deepEqual(tm.frozenLayers, strategy === 'freeze' ? ['block1_conv', 'block1_pool'] : []);
+    const groups = Object.fromEntries(tm.paramGroups.map((g) => [g.name, { names: names(g.variables), lrScale: g.lrScale }]));
+    assert.deepEqual(groups.reinit, { names: ['block2_conv/bias', 'block2_conv/kernel', 'block3_conv/bias', 'block3_conv/kernel'], lrScale: 1 });
+    assert.deepEqual(groups.base, strategy === 'finetune' ? { names: ['block1_conv/bias', 'block1_conv/kernel'], lrScale: 0.1 } : undefined);
+    // one step: AnB leaves the copied block bit-identical, AnB+ moves it; the re-initialised blocks move in both
+    const before = snapshot(tm.model);
+    trainStep(tm, x, y);
+    const after = snapshot(tm.model);
+    const moved = (n: string) => !before.get(n)!.every((v, i) => Object.is(v, after.get(n)![i]));
+    assert.equal(moved('block1_conv/kernel'), strategy === 'finetune', `${strategy}: block1`);
+    assert.ok(moved('block2_conv/kernel') && moved('block3_conv/kernel') && moved('head_out/kernel'));
+    assert.match(tm.summary(), /block2_conv .* trains lr×1 \(re-initialised\)/);
+    tm.dispose();
+  }
+  // same seed → the same re-initialisation; another seed → another one; copyUpTo 0 copies nothing
+  const a = buildTransferModel(src, { strategy: 'freeze', numClasses: 3, seed: 4, copyUpTo: 'block1_pool' });
+  const b = buildTransferModel(src, { strategy: 'freeze', numClasses: 3, seed: 4, copyUpTo: 1 });
+  const c = buildTransferModel(src, { strategy: 'freeze', numClasses: 3, seed: 5, copyUpTo: 1 });
+  assert.ok(same(values(a.model, 'block2_conv'), values(b.model, 'block2_conv')));
+  assert.ok(!same(values(a.model, 'block2_conv'), values(c.model, 'block2_conv')));
+  const none = buildTransferModel(src, { strategy: 'finetune', numClasses: 3, seed: 4, copyUpTo: 0 });
+  assert.deepEqual([none.copiedLayers, none.reinitLayers.length], [[], 3]);
+  // without copyUpTo every base layer is copied (plain freeze / finetune)
+  const whole = buildTransferModel(src, { strategy: 'freeze', numClasses: 3, seed: 4 });
+  assert.deepEqual([whole.reinitLayers, whole.trainableParams], [[], 8 * 3 + 3]);
+  assert.throws(() => buildTransferModel(src, { strategy: 'finetune', numClasses: 3, seed: 4, cacheFeatures: true }), /cacheFeatures needs a fully frozen base/);
+  [a, b, c, none, whole].forEach((t) => t.dispose());
+  src.dispose();
+});
+
+test("batchNorm 'frozen-stats' keeps the moving statistics while gamma/beta train; 'train' updates them (the PyTorch/tfjs default)", () => {
+  const src = source();
+  const stats = (m: Map<string, Float32Array>) => [...m].filter(([n]) => /moving_(mean|variance)/.test(n));
+  for (const mode of ['frozen-stats', 'train'] as const) {
+    const tm = buildTransferModel(src, { strategy: 'finetune', numClasses: 3, seed: 1, batchNorm: mode });
+    assert.equal(tm.batchNorm, mode);
+    const before = snapshot(tm.model);
+    trainStep(tm, x, y);
+    const after = snapshot(tm.model);
+    for (const [n, v] of stats(before)) {
+      const unchanged = v.every((a, i) => Object.is(a, after.get(n)![i]));
+      assert.equal(unchanged, mode === 'frozen-stats', `${mode}: ${n}`);
+    }
+    assert.ok(!before.get('block1_bn/gamma')!.every((a, i) => a === after.get('block1_bn/gamma')![i]), `${mode}: gamma trains`);
+    // frozen-stats: training and inference mode compute the same function
+    const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(tm.model.apply(x, { training: true }) as tf.Tensor, tm.model.apply(x, { training: false }) as tf.Tensor))).dataSync()[0]);
+    if (mode === 'frozen-stats') assert.equal(gap, 0);
+    else assert.ok(gap > 1e-4, `train mode differs from inference (${gap})`);
+    tm.dispose();
+  }
+  assert.throws(() => buildTransferModel(src, { strategy: 'finetune', numClasses: 3, seed: 1, batchNorm: 'sometimes' as 'train' }), /batchNorm: expected one of train, frozen-stats/);
+  src.dispose();
+});
+
+test("'additional-layers' attaches an MLP head (ADDITIONAL_LAYERS_HEAD) on the frozen base and trains it on cached features", () => {
+  const src = source();
+  const tm = buildTransferModel(src, { strategy: 'additional-layers', numClasses: 3, seed: 1 });
+  assert.equal(tm.cacheFeatures, true);
+  assert.equal(tm.head.getLayer('head_dense1').getConfig().units, ADDITIONAL_LAYERS_HEAD.hidden[0]);
+  assert.equal(tm.trainableParams, 8 * 64 + 64 + 64 * 3 + 3);
+  tm.dispose();
+  src.dispose();
 });
