@@ -83,7 +83,7 @@ async function tryNotebook(run: Run, server: NotebookServer, page: Page, name: s
   // Notebook and JupyterLab send stop_on_error=false for such a cell, but tslab 1.0.22 cancels every queued cell after
   // any error: Run All ends there. Say so, and go on as a student would (Cell → Run All Below from the next cell).
   for (let guard = 0; guard < 5; guard++) {
-    const stopper = views.find((v, i) => expected(v) && v.error && views.slice(i + 1).some((w) => !w.executed));
+    const stopper = views.find((v, i) => expected(v) && v.executed && (v.error || v.stderr.length) && views.slice(i + 1).some((w) => !w.executed));
     if (!stopper) break;
     const next = views.find((v) => v.index > stopper.index && !v.executed)!;
     run.check(false, `${name}: Run All goes past cell ${stopper.index}, which fails on purpose (raises-exception)`,
@@ -126,8 +126,10 @@ async function tryReload(run: Run, server: NotebookServer, browser: BrowserConte
   let [drawn, plots] = await waitPlotsDrawn(page, 30_000);
   let from = await plotlyFetchedFrom(page);
   await run.shot(page, 'reload');
+  const shown = (await cellViews(page)).find((v) => v.index === cell);
+  const why = plots === 0 && shown ? `; the cell shows: ${(shown.error ?? shown.stderr[0] ?? shown.stdout).trim().slice(0, 200) || '(nothing)'}` : '';
   run.check(before === 0 && plots > 0 && drawn === plots && from != null, 'after a tab reload, a re-run plot cell draws',
-    `${name} cell ${cell}: ${drawn}/${plots} drawn, plotly.js from ${from ?? 'nowhere'} (${before} saved plots in the page)`);
+    `${name} cell ${cell}: ${drawn}/${plots} drawn, plotly.js from ${from ?? 'nowhere'} (${before} saved plots in the page)${why}`);
   const tab = await browser.newPage();
   await openNotebook(tab, url);
   await runCell(tab, cell);
