@@ -5,11 +5,11 @@
  */
 
 // Configuration, seeds and where things live (lib/config.ts, lib/random.ts).
-export { DEFAULT_CONFIG, quickOr, isQuick, repoRoot, cacheDir, modelsDir, type TrainConfig } from './config';
+export { DEFAULT_CONFIG, quickOr, isQuick, repoRoot, cacheDir, type TrainConfig } from './config';
 export { Rng } from './random';
 
 // Numbers over seeds and the claims table every notebook ends with (lib/stats.ts, lib/display/claims.ts).
-export { mean, std, formatMeanStd, claimGreater, claimWithin, claimClose, verdictGreater, MIN_SEEDS, type Claim, type Verdict } from './stats';
+export { mean, std, formatMeanStd, claimGreater, claimWithin, claimClose, MIN_SEEDS, type Claim, type Verdict } from './stats';
 export { showClaims } from './display/claims';
 
 // Stop (an interrupt) and what a stopped loop left behind (lib/interrupt.ts).
@@ -21,7 +21,7 @@ export { initBackend, describeBackend, availableBackends, type BackendInfo, type
 // Data: the embedded digits, image folders → DataFrame, labels and splits, transforms, Dataset / DataLoader (lib/data/).
 export { ensureEmbedded, loadView, listViews, type ViewName } from './data/embedded';
 export { scanImageFolder, fitLabelEncoder, trainValSplit, type LabelEncoder } from './data/folder';
-export { seededSlices, rowsByClass, perClassSlices } from './data/subset';
+export { seededSlices } from './data/subset';
 export { decodeImage } from './data/image';
 export { compose, resize, normalize, toTensor, horizontalFlip, verticalFlip, rotate, randomResizedCrop } from './data/transforms';
 export { colorJitter, gaussNoise, blur, IMAGENET_MEAN, IMAGENET_STD, type Transform } from './data/transforms';
@@ -33,11 +33,14 @@ export { fetchDataset } from './data/fetch';
 export type { Batch, ImageArrays, Sample, Dataset } from './data/types';
 
 // Models: the zoo, shipped source models, transfer strategies, storage, published backbones (lib/models/).
-export { buildPlainCnn, buildEfficientNet, compoundScaling, roundFilters, roundRepeats, COMPOUND_SCALING, EFFNET_MINI_STEM, countParams, countFlops, scalingTable } from './models/zoo';
-export { buildTransferModel, extractFeatures, STRATEGIES, type Strategy, type TransferModel, type TransferOptions } from './models/transfer';
-export { loadSourceModel, listSourceModels, DEFAULT_SOURCE, type SourceModel } from './models/source';
+export { buildPlainCnn, buildEfficientNet, compoundScaling, roundFilters, COMPOUND_SCALING, EFFNET_MINI_STEM, countParams, countFlops, scalingTable } from './models/zoo';
+export { buildTransferModel, extractFeatures, type Strategy, type TransferModel, type TransferOptions } from './models/transfer';
+export { loadSourceModel, listSourceModels, type SourceModel } from './models/source';
 export { saveModel, loadModel, saveWeights, loadWeightsInto } from './models/storage';
+export { buildAutoencoder, trainDenoisingAutoencoder, buildClassifier, trainFullBatch, type Autoencoder, type ClassifierOptions } from './models/autoencoder';
+export { saveConfigAndWeights, loadFromConfig, describeModelFolder, loadInFreshProcess, type ModelParams, type FreshLoad } from './models/formats';
 export { loadPublishedBackbone, PUBLISHED_BACKBONES } from './models/published';
+export { resolvePublishedSource, type PublishedSource } from './models/published-source';
 
 // Training, evaluation, metrics and the fair comparisons (lib/train/).
 export { train, type TrainOptions, type History, type EpochLogs } from './train/loop';
@@ -48,19 +51,21 @@ export { PROTOCOL, type ResultRow } from './train/protocol';
 export { loadTarget, drawSplit } from './data/target';
 export { loadDigitsMLarge } from './data/digits-m-large';
 export { measureDomainShift } from './train/domain';
+export { runLecturePractical, fineTuneTopBlocks, type PracticalResult } from './train/practical';
+export type { TransferModelLike } from './train/model';
 
 // The risk bound's linear-representation simulation (lib/theory/).
 export {
   DEFAULT_RISK_CONFIG,
   makeProblem,
+  headSpectrum,
   simulateRisk,
   riskSweep,
-  sweepM,
-  sweepTasks,
-  sweepSplit,
-  sweepDiversity,
   summarizeSweep,
-  sweepSlope,
+  summaryAt,
+  repetitionSlopes,
+  predictedSlope,
+  claimSlope,
   checkGuess,
   lectureBound,
   tjjBound,
@@ -69,6 +74,8 @@ export {
   METHOD_STYLE,
   type RiskConfig,
   type RiskMethod,
+  type SweepRow,
+  type SweepSummary,
 } from './theory';
 
 // Showing things: tables, interactive plots, image grids, progress bars (lib/display/).
@@ -77,3 +84,6 @@ export { showPlot } from './display/plot';
 export { showImageGrid } from './display/images';
 export { plotConfusionMatrix } from './display/figures/confusion';
 export { progressBar } from './display/progress';
+
+// Exercise checks: answers against stored references, implementations against the library (lib/exercises.ts).
+export { assertAnswer, assertImplementation, checkAnswer } from './exercises';

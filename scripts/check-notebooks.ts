@@ -1,12 +1,16 @@
 /**
- * Notebook hygiene: every notebooks/*.ipynb is valid nbformat 4.5, has the tslab kernelspec, unique cell ids,
- * no outputs or execution counts, and no shorthand property naming an earlier cell's variable (a tslab pitfall).
+ * Notebook hygiene, a contributor's check (`.ci/run` runs it; `npm test` does not, so a student's saved outputs never
+ * fail the tests): every notebooks/*.ipynb is valid nbformat 4.5, has the kit's kernelspec metadata (exactly what
+ * Jupyter writes on opening), unique cell ids, no outputs or execution counts, and no shorthand property naming an
+ * earlier cell's variable (a tslab pitfall).
  *   npm run check:notebooks [-- files…] [--fix]      (--fix strips outputs and execution counts, adds missing ids)
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { isDeepStrictEqual } from 'util';
 import { Notebook, TSLAB_METADATA, stableCellId, validateNotebook } from './lib/nbformat';
 import { lintShorthand } from './notebooks/lint';
+import { runCommand, type CommandSpec, type ParsedFlags } from './lib/cli';
 
 export interface CheckResult {
   file: string;
@@ -18,8 +22,16 @@ export interface CheckResult {
 export function notebookProblems(nb: unknown): string[] {
   const problems = validateNotebook(nb);
   const n = nb as Notebook;
-  const ks = (n?.metadata as { kernelspec?: { name?: string } } | undefined)?.kernelspec;
-  if (ks?.name !== TSLAB_METADATA.kernelspec.name) problems.push(`kernelspec must be '${TSLAB_METADATA.kernelspec.name}', got ${JSON.stringify(ks?.name)}`);
+  const meta = (n?.metadata ?? {}) as { kernelspec?: { name?: string }; language_info?: unknown };
+  if (meta.kernelspec?.name !== TSLAB_METADATA.kernelspec.name) problems.push(`kernelspec must be '${TSLAB_METADATA.kernelspec.name}', got ${JSON.stringify(meta.kernelspec?.name)}`);
+  else {
+    // Jupyter compares these with a deep, order-blind equality on opening and marks the notebook changed if they differ.
+    for (const key of ['kernelspec', 'language_info'] as const) {
+      if (!isDeepStrictEqual(meta[key], TSLAB_METADATA[key])) {
+        problems.push(`metadata.${key} differs from what Jupyter writes on opening (the notebook would open as changed): ${JSON.stringify(meta[key])} (--fix)`);
+      }
+    }
+  }
   const seen = new Map<string, number>();
   (Array.isArray(n?.cells) ? n.cells : []).forEach((c, i) => {
     if (typeof c?.id === 'string') {
@@ -70,14 +82,24 @@ export function checkFiles(files: string[], fix: boolean): CheckResult[] {
   });
 }
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const fix = args.includes('--fix');
-  const inputs = args.filter((a) => a !== '--fix');
-  const root = path.resolve(__dirname, '..');
-  const dir = path.join(root, 'notebooks');
-  const files = inputs.length ? inputs : fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(dir, f)) : [];
-  const results = checkFiles(files, fix);
+const SPEC = {
+  name: 'npm run check:notebooks --',
+  summary: "A contributor's check (CI runs it; `npm test` does not): notebook sources are valid nbformat 4.5 with the kit's kernelspec, unique cell ids and no outputs.",
+  flags: {
+    fix: { kind: 'boolean', help: 'strip outputs and execution counts, add missing ids, set the kit\'s kernelspec (rewrites the files)' },
+  },
+  positionals: { name: 'FILES', help: 'notebooks to check (default: notebooks/*.ipynb)' },
+  epilog: 'A student who ran the notebooks and wants them back as shipped: git checkout notebooks/',
+} satisfies CommandSpec;
+
+/** The notebooks to check: the given files, else every notebooks/*.ipynb. */
+function defaultFiles(): string[] {
+  const dir = path.join(path.resolve(__dirname, '..'), 'notebooks');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(dir, f)) : [];
+}
+
+function main(flags: ParsedFlags<typeof SPEC>, inputs: string[]): number {
+  const results = checkFiles(inputs.length ? inputs : defaultFiles(), flags.fix);
   let bad = 0;
   for (const r of results) {
     const rel = path.relative(process.cwd(), r.file);
@@ -87,7 +109,8 @@ function main(): void {
     } else console.log(`✔ ${rel}${r.fixed ? ' (fixed)' : ''}`);
   }
   console.log(`${results.length - bad}/${results.length} notebooks clean`);
-  process.exit(bad ? 1 : 0);
+  if (bad && !flags.fix) console.log('contributors: npm run check:notebooks -- --fix cleans them; to undo your own runs instead: git checkout notebooks/');
+  return bad ? 1 : 0;
 }
 
-if (require.main === module) main();
+if (require.main === module) void runCommand(SPEC, process.argv.slice(2), main);

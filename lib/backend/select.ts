@@ -163,10 +163,10 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
     await activate('tensorflow');
     return describeActive('tensorflow', 'native TensorFlow (tfjs-native) loaded');
   }
-  const why = `tfjs-native unavailable (${nativeLoadError})`;
+  const why = /Cannot find module 'tfjs-native'/.test(nativeLoadError ?? '') ? 'native TensorFlow not installed' : `tfjs-native unavailable (${nativeLoadError})`;
   try {
     await activate('wasm', opts.threads);
-    return describeActive('wasm', `${why}; wasm with the kit's training kernels`);
+    return describeActive('wasm', `${why}; using wasm with the kit's training kernels`);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     await activate('cpu');

@@ -56,9 +56,17 @@ function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
 
-function readDirOrThrow(dir: string, what: string): fs.Dirent[] {
+/** A folder entry with symbolic links followed: a folder, a file, or a link that points nowhere. */
+interface Entry {
+  name: string;
+  path: string;
+  kind: 'dir' | 'file' | 'broken';
+}
+
+function readEntries(dir: string, what: string): Entry[] {
+  let dirents: fs.Dirent[];
   try {
-    return fs.readdirSync(dir, { withFileTypes: true });
+    dirents = fs.readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new Error(`${what} ${dir} does not exist; expected a folder laid out as <root>/<class>/<image>`);
@@ -66,46 +74,59 @@ function readDirOrThrow(dir: string, what: string): fs.Dirent[] {
     if (e.code === 'EACCES') throw new Error(`${what} ${dir} is not readable (permission denied); fix its permissions (chmod a+rx)`);
     throw new Error(`${what} ${dir} cannot be read: ${e.message}`);
   }
+  return dirents
+    .map((d): Entry => {
+      const p = path.join(dir, d.name);
+      if (!d.isSymbolicLink()) return { name: d.name, path: p, kind: d.isDirectory() ? 'dir' : 'file' };
+      try {
+        return { name: d.name, path: p, kind: fs.statSync(p).isDirectory() ? 'dir' : 'file' };
+      } catch {
+        return { name: d.name, path: p, kind: 'broken' };
+      }
+    })
+    .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
+
+/** Files and folders of one class folder: images kept, the rest skipped or an error (nested folders always an error). */
+function scanClassFolder(cls: string, dir: string, bad: (p: string, reason: string, fix: string) => void, skipped: SkippedFile[], out: { paths: string[]; labels: string[] }): number {
+  let n = 0;
+  for (const e of readEntries(dir, 'Class folder')) {
+    if (e.name.startsWith('.')) skipped.push({ path: e.path, reason: 'hidden entry' });
+    else if (e.kind === 'dir') {
+      throw new Error(
+        `${e.path}: a nested folder inside a class folder (expected <root>/<class>/<image>). Flatten it into its class folder, ` +
+          'or point root at the folder that holds the class folders (or the train/ and val/ folders); onBadImage skips only files, not folders.',
+      );
+    } else if (e.kind === 'broken') bad(e.path, 'a broken symbolic link (its target does not exist)', 'Fix or remove the link');
+    else if (!isImageFile(e.name)) bad(e.path, `not an image file (extension '${path.extname(e.name) || 'none'}'; expected ${IMAGE_EXTENSIONS.join(' ')})`, 'Remove it');
+    else {
+      out.paths.push(e.path);
+      out.labels.push(cls);
+      n++;
+    }
+  }
+  return n;
 }
 
 /** Scan one `<root>/<class>/<image>` folder. */
 function scanClasses(root: string, onBad: OnBadImage, skipped: SkippedFile[], allowSingle: boolean): { paths: string[]; labels: string[]; classes: string[] } {
-  const entries = readDirOrThrow(root, 'Image folder');
+  const entries = readEntries(root, 'Image folder');
   const bad = (p: string, reason: string, fix: string): void => {
     if (onBad === 'skip') skipped.push({ path: p, reason });
     else throw new Error(`${p}: ${reason}. ${fix}, or pass { onBadImage: 'skip' } to leave it out with a warning.`);
   };
   // Hidden entries (.DS_Store, .ipynb_checkpoints) are never data: always left out, but listed.
-  for (const e of entries) if (e.name.startsWith('.')) skipped.push({ path: path.join(root, e.name), reason: 'hidden entry' });
+  for (const e of entries) if (e.name.startsWith('.')) skipped.push({ path: e.path, reason: 'hidden entry' });
   const visible = entries.filter((e) => !e.name.startsWith('.'));
-  const classDirs = visible.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   for (const e of visible) {
-    if (!e.isDirectory()) bad(path.join(root, e.name), 'a file directly in the image folder, outside any class folder', 'Move it into a class folder or remove it');
+    if (e.kind !== 'dir') bad(e.path, 'a file directly in the image folder, outside any class folder', 'Move it into a class folder or remove it');
   }
-  const paths: string[] = [];
-  const labels: string[] = [];
+  const out = { paths: [] as string[], labels: [] as string[] };
   const classes: string[] = [];
-  for (const cls of classDirs) {
-    const dir = path.join(root, cls);
-    const files = readDirOrThrow(dir, 'Class folder');
-    let n = 0;
-    for (const f of files.map((x) => x.name).sort()) {
-      const p = path.join(dir, f);
-      if (f.startsWith('.')) {
-        skipped.push({ path: p, reason: 'hidden entry' });
-        continue;
-      }
-      const isDir = files.find((x) => x.name === f)!.isDirectory();
-      if (isDir) bad(p, 'a nested folder inside a class folder (expected <root>/<class>/<image>)', 'Flatten it into its class folder');
-      else if (!isImageFile(f)) bad(p, `not an image file (extension '${path.extname(f) || 'none'}'; expected ${IMAGE_EXTENSIONS.join(' ')})`, 'Remove it');
-      else {
-        paths.push(p);
-        labels.push(cls);
-        n++;
-      }
-    }
-    if (n === 0) bad(dir, `class folder '${cls}' holds no images`, 'Add images to it or remove the folder');
-    else classes.push(cls);
+  for (const e of visible.filter((x) => x.kind === 'dir')) {
+    const n = scanClassFolder(e.name, e.path, bad, skipped, out);
+    if (n === 0) bad(e.path, `class folder '${e.name}' holds no images`, 'Add images to it or remove the folder');
+    else classes.push(e.name);
   }
   if (classes.length === 0) throw new Error(`Image folder ${root} has no class folders with images; expected <root>/<class>/<image> (e.g. ${path.join(root, 'ants', '0001.jpg')})`);
   if (classes.length === 1 && !allowSingle) {
@@ -114,73 +135,86 @@ function scanClasses(root: string, onBad: OnBadImage, skipped: SkippedFile[], al
         'Check that root points at the folder holding the class folders, or pass { allowSingleClass: true }.',
     );
   }
-  return { paths, labels, classes };
+  return { ...out, classes };
+}
+
+/** Split folders of root: named train/val/valid/validation/test and holding folders (class folders), not images. */
+function splitFolders(top: Entry[]): Entry[] {
+  return top.filter((e) => e.kind === 'dir' && SPLIT_NAMES.includes(e.name.toLowerCase()) && readEntries(e.path, 'Split folder').some((x) => x.kind === 'dir' && !x.name.startsWith('.')));
+}
+
+/** Every split folder of root, with the split of each file; what lies beside the splits is listed as skipped. */
+function scanSplits(top: Entry[], splits: Entry[], opts: ScanOptions, skipped: SkippedFile[]): ImageFolderScan {
+  const names = splits.map((s) => s.name).join(', ');
+  for (const e of top) {
+    if (splits.includes(e) || e.name.startsWith('.')) continue;
+    skipped.push({ path: e.path, reason: e.kind === 'dir' ? `a folder beside the split folders (${names}), not read` : 'a file beside the split folders' });
+  }
+  const paths: string[] = [];
+  const labels: string[] = [];
+  const splitOf: string[] = [];
+  const classes = new Set<string>();
+  for (const s of splits) {
+    const r = scanClasses(s.path, opts.onBadImage ?? 'error', skipped, !!opts.allowSingleClass);
+    paths.push(...r.paths);
+    labels.push(...r.labels);
+    splitOf.push(...r.paths.map(() => s.name));
+    r.classes.forEach((c) => classes.add(c));
+  }
+  return { paths, labels, splits: splitOf, classes: [...classes].sort(), skipped };
+}
+
+/** Decode every listed image; bad ones are an error (naming each) or skipped with `onBadImage: 'skip'`. */
+async function verifyImages(root: string, result: ImageFolderScan, onBad: OnBadImage): Promise<ImageFolderScan> {
+  const failures: SkippedFile[] = [];
+  const ok = await mapLimit(result.paths, 8, async (p) => {
+    try {
+      await decodeImage(p);
+      return true;
+    } catch (err) {
+      failures.push({ path: p, reason: (err as Error).message.replace(/^Cannot (decode|read) image [^:]*: /, '').replace(/\. The file is not .*$/, '') });
+      return false;
+    }
+  });
+  failures.sort((a, b) => (a.path < b.path ? -1 : 1));
+  if (failures.length && onBad === 'error') {
+    throw new Error(
+      `Cannot decode ${failures.length} image(s) in ${root}:\n${failures.map((f) => `  ${f.path}: ${f.reason}`).join('\n')}\n` +
+        "Replace or delete them, or pass { onBadImage: 'skip' } to leave them out with a warning.",
+    );
+  }
+  const keep = (_: unknown, i: number): boolean => ok[i];
+  return {
+    ...result,
+    paths: result.paths.filter(keep),
+    labels: result.labels.filter(keep),
+    splits: result.splits?.filter(keep),
+    skipped: [...result.skipped, ...failures],
+  };
 }
 
 /**
- * Scan `root/<class>/<image>` (or `root/{train,val}/<class>/<image>`) into parallel arrays of paths and
- * labels, listing what was skipped. Errors name the file at fault and the fix.
+ * Scan `root/<class>/<image>` (or `root/{train,val,test}/<class>/<image>`, other folders beside them listed as left
+ * out) into parallel arrays of paths and labels, listing what was skipped. Symbolic links are followed. Errors name
+ * the file at fault and the fix; `onBadImage: 'skip'` leaves out bad files, never folders.
  */
 export async function listImageFolder(root: string, opts: ScanOptions = {}): Promise<ImageFolderScan> {
   const onBad = opts.onBadImage ?? 'error';
   if (onBad !== 'error' && onBad !== 'skip') throw new Error(`onBadImage must be 'error' or 'skip', got ${JSON.stringify(onBad)}`);
   const skipped: SkippedFile[] = [];
-  const top = readDirOrThrow(root, 'Image folder');
-  const topDirs = top.filter((e) => e.isDirectory()).map((e) => e.name);
-  const splitDirs = topDirs.filter((d) => SPLIT_NAMES.includes(d.toLowerCase())).sort();
+  const top = readEntries(root, 'Image folder');
   let result: ImageFolderScan;
   if (opts.split !== undefined) {
-    if (!topDirs.includes(opts.split)) {
-      throw new Error(`Split folder '${opts.split}' missing in ${root} (found: ${topDirs.join(', ') || 'nothing'}); expected ${path.join(root, opts.split, '<class>', '<image>')}`);
+    const dirs = top.filter((e) => e.kind === 'dir').map((e) => e.name);
+    if (!dirs.includes(opts.split)) {
+      throw new Error(`Split folder '${opts.split}' missing in ${root} (found: ${dirs.join(', ') || 'nothing'}); expected ${path.join(root, opts.split, '<class>', '<image>')}`);
     }
-    const r = scanClasses(path.join(root, opts.split), onBad, skipped, !!opts.allowSingleClass);
-    result = { ...r, skipped };
-  } else if (splitDirs.length > 0 && splitDirs.length === topDirs.length) {
-    // root holds split folders: read them all and keep the split of each file (other files are listed as skipped).
-    for (const e of top) if (!e.isDirectory()) skipped.push({ path: path.join(root, e.name), reason: 'a file beside the split folders' });
-    const paths: string[] = [];
-    const labels: string[] = [];
-    const splits: string[] = [];
-    const classes = new Set<string>();
-    for (const s of splitDirs) {
-      const r = scanClasses(path.join(root, s), onBad, skipped, !!opts.allowSingleClass);
-      paths.push(...r.paths);
-      labels.push(...r.labels);
-      splits.push(...r.paths.map(() => s));
-      r.classes.forEach((c) => classes.add(c));
-    }
-    result = { paths, labels, splits, classes: [...classes].sort(), skipped };
+    result = { ...scanClasses(path.join(root, opts.split), onBad, skipped, !!opts.allowSingleClass), skipped };
   } else {
-    result = { ...scanClasses(root, onBad, skipped, !!opts.allowSingleClass), skipped };
+    const splits = splitFolders(top);
+    result = splits.length > 0 ? scanSplits(top, splits, opts, skipped) : { ...scanClasses(root, onBad, skipped, !!opts.allowSingleClass), skipped };
   }
-  if (opts.verify) {
-    const failures: SkippedFile[] = [];
-    const ok = await mapLimit(result.paths, 8, async (p) => {
-      try {
-        await decodeImage(p);
-        return true;
-      } catch (err) {
-        failures.push({ path: p, reason: (err as Error).message.replace(/^Cannot (decode|read) image [^:]*: /, '').replace(/\. The file is not .*$/, '') });
-        return false;
-      }
-    });
-    failures.sort((a, b) => (a.path < b.path ? -1 : 1));
-    if (failures.length && onBad === 'error') {
-      throw new Error(
-        `Cannot decode ${failures.length} image(s) in ${root}:\n${failures.map((f) => `  ${f.path}: ${f.reason}`).join('\n')}\n` +
-          "Replace or delete them, or pass { onBadImage: 'skip' } to leave them out with a warning.",
-      );
-    }
-    skipped.push(...failures);
-    const keep = (_: unknown, i: number): boolean => ok[i];
-    result = {
-      ...result,
-      paths: result.paths.filter(keep),
-      labels: result.labels.filter(keep),
-      splits: result.splits?.filter(keep),
-    };
-  }
-  return result;
+  return opts.verify ? verifyImages(root, result, onBad) : result;
 }
 
 /** Print the skipped files (one warning naming each). */

@@ -5,3 +5,4 @@ export * from './source';
 export * from './transfer';
 export * from './batchnorm';
 export * from './published';
+export { resolvePublishedSource, type PublishedSource } from './published-source';

@@ -1,12 +1,14 @@
 /**
  * The shipped source models g = w ∘ c: `data/models/<name>/` holds `model.json` + `weights.bin` (TF.js layers
- * format) and `meta.json` (classes, input shape, recipe, measured accuracy). `scripts/pretrain.ts` writes them.
+ * format) and `meta.json` (classes, input shape, recipe, measured accuracy, the weights' SHA-256). `scripts/pretrain.ts`
+ * writes them; loading checks meta.json's fields, the weights' hash, and that weights and outputs are finite.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { modelsDir } from '../config';
-import { loadModel, saveModel } from './storage';
+import { modelFromArtifacts, readModelArtifacts, saveModel } from './storage';
+import { assertFiniteOutputs, assertFiniteWeights, checkSourceMeta, checkWeightsHash, sha256Hex } from './validate';
 
 /** The default source: digits-m 0–4 (colour textured digits), where transfer visibly matters. */
 export const DEFAULT_SOURCE = 'digits-m-0-4';
@@ -35,6 +37,8 @@ export interface SourceMeta {
   trainSeconds: number;
   backend: string;
   date: string;
+  /** SHA-256 of weights.bin (hex), written by saveSourceModel and checked by loadSourceModel. */
+  weightsSha256?: string;
 }
 
 /** A loaded source model with its metadata. */
@@ -64,24 +68,48 @@ export async function loadSourceModel(name: string = DEFAULT_SOURCE, dir = model
   }
   const metaPath = path.join(folder, 'meta.json');
   if (!fs.existsSync(metaPath)) throw new Error(`loadSourceModel: ${metaPath} is missing`);
-  let meta: SourceMeta;
+  let raw: unknown;
   try {
-    meta = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as SourceMeta;
+    raw = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
   } catch (e) {
     throw new Error(`loadSourceModel: ${metaPath} is not valid JSON (${(e as Error).message})`);
   }
-  const model = await loadModel(folder);
+  const meta = prefixed(() => checkSourceMeta(raw, metaPath));
+  const artifacts = readModelArtifacts(folder);
+  prefixed(() => checkWeightsHash(artifacts.weightData as ArrayBuffer, meta.weightsSha256!, path.join(folder, 'weights.bin'), `${metaPath} (weightsSha256)`));
+  prefixed(() => assertFiniteWeights(artifacts, folder));
+  const model = await modelFromArtifacts(artifacts, folder);
   const inShape = model.inputs[0].shape.slice(1);
-  if (meta.inputShape && inShape.some((d, i) => d !== meta.inputShape[i])) {
-    throw new Error(`loadSourceModel: ${folder} model input [${inShape}] disagrees with meta.json inputShape [${meta.inputShape}]`);
+  const units = model.outputs[0].shape.at(-1);
+  const mismatch = inShape.some((d, i) => d !== meta.inputShape[i])
+    ? `${folder} model input [${inShape}] disagrees with meta.json inputShape [${meta.inputShape}]`
+    : units !== meta.classes.length ? `${metaPath}: field 'classes' lists ${meta.classes.length} classes but the model has ${units} outputs` : '';
+  try {
+    if (mismatch) throw new Error(`loadSourceModel: ${mismatch}`);
+    // Finite weights can still give NaN (an overflow, a negative variance): one forward pass of two images. In a fresh
+    // process it takes the backend's first-use set-up off the first real batch, so loading then using costs ~5–20 ms more.
+    prefixed(() => assertFiniteOutputs(model, folder));
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
   return { name, model, meta };
+}
+
+/** Runs fn; its error message gets the `loadSourceModel: ` prefix. */
+function prefixed<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new Error(`loadSourceModel: ${(e as Error).message}`);
+  }
 }
 
 /** Writes a source model and its meta.json into `<dir>/<name>/`. */
 export async function saveSourceModel(model: tf.LayersModel, meta: SourceMeta, dir = modelsDir()): Promise<string> {
   const folder = path.join(dir, meta.name);
   await saveModel(model, folder);
-  fs.writeFileSync(path.join(folder, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  const weightsSha256 = sha256Hex(fs.readFileSync(path.join(folder, 'weights.bin')));
+  fs.writeFileSync(path.join(folder, 'meta.json'), JSON.stringify({ ...meta, weightsSha256 }, null, 2) + '\n');
   return folder;
 }

@@ -3,12 +3,14 @@
  *  - architecture + weights: `model.json` (topology + weights manifest) + `weights.bin` — `saveModel`/`loadModel`;
  *  - weights only: `weights.json` (names, shapes, dtypes) + `weights.bin` — `saveWeights`/`loadWeightsInto`,
  *    which needs the same architecture declared again in code (like a PyTorch `state_dict`).
+ * Both record the SHA-256 of weights.bin (`weightsSha256` in model.json / weights.json), checked when loading.
  * The plain `@tensorflow/tfjs` package has no `file://` handler (that one ships with tfjs-node), so the
  * handlers here use Node's `fs` with `tf.io.withSaveHandler` / `tf.io.fromMemory`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { checkModelJson, checkWeightEntry, checkWeightsHash, sha256Hex } from './validate';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -40,7 +42,8 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
     };
     if (artifacts.trainingConfig) modelJson.trainingConfig = artifacts.trainingConfig;
     if (artifacts.userDefinedMetadata) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
-    fs.writeFileSync(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+    // An extra top-level field: TF.js readers ignore it; loadModel checks it.
+    fs.writeFileSync(path.join(dir, MODEL_JSON), JSON.stringify({ ...modelJson, weightsSha256: sha256Hex(weights) }));
     fs.writeFileSync(path.join(dir, WEIGHTS_BIN), Buffer.from(weights));
     return {
       modelArtifactsInfo: {
@@ -54,17 +57,29 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
   });
 }
 
-/** Reads `dir/model.json` and the weight files its manifest names into model artifacts. */
+/** Parses a JSON file, or throws naming it (`what` prefixes the message). */
+function readJson(file: string, what: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${what}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Reads `dir/model.json` (checked against the TF.js format, errors naming the field) and the weight files its
+ * manifest names into model artifacts; the weights must have the size the manifest describes and, when model.json
+ * records one, its SHA-256.
+ */
 export function readModelArtifacts(dir: string): tf.io.ModelArtifacts {
   const jsonPath = path.join(dir, MODEL_JSON);
   if (!fs.existsSync(jsonPath)) throw new Error(`loadModel: no ${MODEL_JSON} in ${dir}`);
-  let json: tf.io.ModelJSON;
+  let json: ReturnType<typeof checkModelJson>;
   try {
-    json = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+    json = checkModelJson(readJson(jsonPath, 'loadModel'), jsonPath);
   } catch (e) {
-    throw new Error(`loadModel: ${jsonPath} is not valid JSON (${(e as Error).message})`);
+    throw new Error(`loadModel: ${(e as Error).message.replace(/^loadModel: /, '')}`);
   }
-  if (json.modelTopology == null) throw new Error(`loadModel: ${jsonPath} has no modelTopology (expected the TF.js layers format)`);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   for (const group of json.weightsManifest ?? []) {
@@ -80,6 +95,8 @@ export function readModelArtifacts(dir: string): tf.io.ModelArtifacts {
   if (expected !== weightData.byteLength) {
     throw new Error(`loadModel: ${dir} weights hold ${weightData.byteLength} bytes but ${jsonPath} describes ${expected} (truncated or corrupt weights.bin?)`);
   }
+  const files = (json.weightsManifest ?? []).flatMap((g) => g.paths.map((p) => path.join(dir, p))).join(' + ');
+  if (json.weightsSha256) checkWeightsHash(weightData, json.weightsSha256, files, jsonPath);
   return {
     modelTopology: json.modelTopology,
     format: json.format,
@@ -106,7 +123,11 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
 
 /** Loads a model saved by `saveModel` (or by any TF.js layers-format writer) from `dir`. */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  const artifacts = readModelArtifacts(dir);
+  return modelFromArtifacts(readModelArtifacts(dir), dir);
+}
+
+/** Builds a layers model from artifacts read from `dir` (errors name the folder). */
+export async function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, dir: string): Promise<tf.LayersModel> {
   try {
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (e) {
@@ -126,7 +147,7 @@ export async function saveWeights(model: tf.LayersModel, dir: string): Promise<v
   const named = model.weights.map((w) => ({ name: w.originalName, tensor: w.read() }));
   const { data, specs } = await tf.io.encodeWeights(named);
   fs.mkdirSync(dir, { recursive: true });
-  const manifest = { format: 'weights-only', generatedBy: `tfjs-layers v${tf.version_layers}`, weights: specs };
+  const manifest = { format: 'weights-only', generatedBy: `tfjs-layers v${tf.version_layers}`, weights: specs, weightsSha256: sha256Hex(data) };
   fs.writeFileSync(path.join(dir, WEIGHTS_JSON), JSON.stringify(manifest, null, 1));
   fs.writeFileSync(path.join(dir, WEIGHTS_BIN), Buffer.from(data));
 }
@@ -138,7 +159,11 @@ export async function saveWeights(model: tf.LayersModel, dir: string): Promise<v
 export function loadWeightsInto(model: tf.LayersModel, dir: string): void {
   const manifestPath = path.join(dir, WEIGHTS_JSON);
   if (!fs.existsSync(manifestPath)) throw new Error(`loadWeightsInto: no ${WEIGHTS_JSON} in ${dir}`);
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { weights: tf.io.WeightsManifestEntry[] };
+  const manifest = readJson(manifestPath, 'loadWeightsInto') as { weights: tf.io.WeightsManifestEntry[]; weightsSha256?: string } | null;
+  if (manifest === null || typeof manifest !== 'object' || !Array.isArray(manifest.weights)) {
+    throw new Error(`loadWeightsInto: ${manifestPath}: field 'weights' must be a list of { name, shape, dtype }, got ${JSON.stringify(manifest?.weights ?? manifest)}`);
+  }
+  manifest.weights.forEach((w, i) => checkWeightEntry(w, manifestPath, `weights[${i}]`));
   const specs = manifest.weights;
   const targets = model.weights;
   const n = Math.min(specs.length, targets.length);
@@ -157,6 +182,7 @@ export function loadWeightsInto(model: tf.LayersModel, dir: string): void {
     throw new Error(`loadWeightsInto: ${dir} holds ${specs.length} weights but model '${model.name}' has ${targets.length} (${extra})`);
   }
   const data = readBuffer(path.join(dir, WEIGHTS_BIN));
+  if (manifest.weightsSha256 !== undefined) checkWeightsHash(data, manifest.weightsSha256, path.join(dir, WEIGHTS_BIN), manifestPath);
   const decoded = tf.io.decodeWeights(data, specs);
   const values = specs.map((s) => decoded[s.name]);
   // decodeWeights keys by name: duplicated names would collapse, so fall back to slicing in order.

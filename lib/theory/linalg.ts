@@ -71,3 +71,28 @@ export function squaredNorm(m: Matrix): number {
   for (const row of m.to2DArray()) for (const v of row) s += v * v;
   return s;
 }
+
+/** Solve the symmetric positive-definite system A·x = b (A size×size, row-major) by Cholesky; null if A is not PD. */
+export function choleskySolve(a: Float64Array, b: number[], size: number): number[] | null {
+  const l = new Float64Array(size * size);
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * size + j];
+      for (let k = 0; k < j; k++) s -= l[i * size + k] * l[j * size + k];
+      if (i === j) {
+        if (!(s > 1e-12 * Math.abs(a[i * size + i]))) return null;
+        l[i * size + i] = Math.sqrt(s);
+      } else l[i * size + j] = s / l[j * size + j];
+    }
+  }
+  const z = b.slice();
+  for (let i = 0; i < size; i++) {
+    for (let k = 0; k < i; k++) z[i] -= l[i * size + k] * z[k];
+    z[i] /= l[i * size + i];
+  }
+  for (let i = size - 1; i >= 0; i--) {
+    for (let k = i + 1; k < size; k++) z[i] -= l[k * size + i] * z[k];
+    z[i] /= l[i * size + i];
+  }
+  return z;
+}

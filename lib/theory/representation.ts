@@ -6,8 +6,8 @@
  *   an unbiased estimate of B*(AᵀA/t)B*ᵀ;
  * - `alternatingLeastSquares`: the least-squares (ERM) fit of all tasks jointly, started from the pairwise one.
  */
-import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
-import { orthonormalColumns, topEigenvectors } from './linalg';
+import { Matrix, solve } from 'ml-matrix';
+import { choleskySolve, orthonormalColumns, topEigenvectors } from './linalg';
 import { SourceStats, upperPairs } from './tasks';
 
 /** TJJ's method of moments: top-r eigenvectors of (1/(n·t))·Σ_i y_i² x_i x_iᵀ = (‖β‖²+σ²)I + 2·avg ββᵀ + noise. */
@@ -46,6 +46,7 @@ export function alternatingLeastSquares(
 ): AlsResult {
   const { d, t } = stats;
   if (stats.n < r) throw new Error(`alternatingLeastSquares: n = ${stats.n} samples per task cannot fit an r = ${r} head`);
+  if (stats.grams.length === 0) throw new Error('alternatingLeastSquares: the source statistics have no Gram matrices (sampled with grams: false); sample them with grams: true');
   const maxIters = opts.maxIters ?? 25;
   const tol = opts.tol ?? 1e-6;
   let b = opts.init ?? pairwiseMomentEstimator(stats, r);
@@ -64,75 +65,99 @@ export function alternatingLeastSquares(
 }
 
 /**
- * The (d(d+1)/2)×(r(r+1)/2) matrix K with vec_upper(BᵀGB) = vec_upper(G)ᵀ·K for any symmetric G:
+ * The (d(d+1)/2)×(r(r+1)/2) matrix K (row-major) with vec_upper(BᵀGB) = vec_upper(G)ᵀ·K for any symmetric G:
  * K[(i,i'),(k,l)] = B_ik·B_il on the diagonal (i = i'), B_ik·B_i'l + B_i'k·B_il off it.
  */
-function congruenceMatrix(b: Matrix): Matrix {
+function congruenceMatrix(b: Matrix): Float64Array {
+  // stored transposed, column (k,l) after column: K[(k,l)] is a contiguous run of d(d+1)/2 numbers
   const gPairs = upperPairs(b.rows);
   const hPairs = upperPairs(b.columns);
-  const k = new Matrix(gPairs.length, hPairs.length);
-  gPairs.forEach(([i, i2], row) => {
-    hPairs.forEach(([c, c2], col) => {
-      const v = i === i2 ? b.get(i, c) * b.get(i, c2) : b.get(i, c) * b.get(i2, c2) + b.get(i2, c) * b.get(i, c2);
-      k.set(row, col, v);
+  const bb = b.to2DArray();
+  const k = new Float64Array(gPairs.length * hPairs.length);
+  hPairs.forEach(([c, c2], col) => {
+    gPairs.forEach(([i, i2], row) => {
+      k[col * gPairs.length + row] = i === i2 ? bb[i][c] * bb[i][c2] : bb[i][c] * bb[i2][c2] + bb[i2][c] * bb[i][c2];
     });
   });
   return k;
 }
 
+/** Σ_p u[uAt + p]·v[vAt + p] over p < len. */
+function dot(u: Float64Array, uAt: number, v: Float64Array, vAt: number, len: number): number {
+  let s = 0;
+  for (let p = 0; p < len; p++) s += u[uAt + p] * v[vAt + p];
+  return s;
+}
+
 /**
- * Head step: a_j = (BᵀG_jB)⁻¹Bᵀs_j for every task at once (BᵀG_jB for all j is one product of the stacked
- * Gram triangles with `congruenceMatrix(B)`), and the objective Σ_j ‖y_j − X_j B a_j‖² = Σ yᵀy − Σ a_jᵀBᵀs_j
- * at those optimal heads.
+ * Head step: a_j = (BᵀG_jB)⁻¹Bᵀs_j for every task (BᵀG_jB is the Gram triangle of task j times
+ * `congruenceMatrix(B)`), and the objective Σ_j ‖y_j − X_j B a_j‖² = Σ yᵀy − Σ a_jᵀBᵀs_j at those heads.
  */
-function fitSourceHeads(stats: SourceStats, b: Matrix): { heads: Matrix; objective: number } {
+export function fitSourceHeads(stats: SourceStats, b: Matrix): { heads: Matrix; objective: number } {
   const r = b.columns;
   const hPairs = upperPairs(r);
-  const projected = stats.grams.mmul(congruenceMatrix(b)); // t×r(r+1)/2: row j is vec_upper(BᵀG_jB)
-  const rhs = stats.xy.mmul(b); // t×r: row j is (Bᵀs_j)ᵀ
+  const hp = hPairs.length;
+  const tri = (stats.d * (stats.d + 1)) / 2;
+  const k = congruenceMatrix(b);
+  const rhs = stats.xy.mmul(b).to2DArray(); // row j is (Bᵀs_j)ᵀ
   const heads = new Matrix(stats.t, r);
-  const gram = new Matrix(r, r);
+  const gram = new Float64Array(r * r);
+  const grams = stats.grams;
   let objective = stats.yy;
   for (let j = 0; j < stats.t; j++) {
-    hPairs.forEach(([k, l], col) => {
-      gram.set(k, l, projected.get(j, col));
-      gram.set(l, k, projected.get(j, col));
-    });
-    const a = solve(gram, rhs.getRowVector(j).transpose()).to1DArray();
-    heads.setRow(j, a);
-    for (let k = 0; k < r; k++) objective -= a[k] * rhs.get(j, k);
+    for (let c = 0; c < hp; c++) {
+      const [a, a2] = hPairs[c];
+      gram[a * r + a2] = gram[a2 * r + a] = dot(grams, j * tri, k, c * tri, tri);
+    }
+    const head = choleskySolve(gram, rhs[j], r);
+    if (head === null) throw new Error(`alternatingLeastSquares: task ${j}'s ${r}×${r} head Gram matrix BᵀXᵀXB is singular (needs n ≥ r samples in general position)`);
+    heads.setRow(j, head);
+    for (let a = 0; a < r; a++) objective -= head[a] * rhs[j][a];
   }
   return { heads, objective };
 }
 
 /**
  * Representation step: Σ_j G_j B a_j a_jᵀ = Σ_j s_j a_jᵀ, a (d·r)-dim linear system in vec(B) whose (k,l)
- * block is Σ_j a_jk a_jl G_j — one product of the head weights with the stacked Gram triangles.
+ * block is Σ_j a_jk a_jl G_j — the head weights times the stacked Gram triangles.
  */
 function fitRepresentation(stats: SourceStats, heads: Matrix, r: number): Matrix {
   const { d, t } = stats;
   const hPairs = upperPairs(r);
   const gPairs = upperPairs(d);
-  const weights = new Matrix(t, hPairs.length);
-  for (let j = 0; j < t; j++) hPairs.forEach(([k, l], col) => weights.set(j, col, heads.get(j, k) * heads.get(j, l)));
-  const blocks = weights.transpose().mmul(stats.grams); // row (k,l) is vec_upper(Σ_j a_jk a_jl G_j)
-  const normal = new Matrix(d * r, d * r);
-  hPairs.forEach(([k, l], row) => {
-    gPairs.forEach(([i, i2], col) => {
-      const v = blocks.get(row, col);
-      // the block Σ_j a_jk a_jl G_j is symmetric and equal for (k,l) and (l,k): fill all four places
-      normal.set(k * d + i, l * d + i2, v);
-      normal.set(k * d + i2, l * d + i, v);
-      normal.set(l * d + i, k * d + i2, v);
-      normal.set(l * d + i2, k * d + i, v);
+  const tri = gPairs.length;
+  const grams = stats.grams;
+  const a = heads.to2DArray();
+  const blocks = hPairs.map(([kk, l]) => {
+    // vec_upper(Σ_j a_jk a_jl G_j)
+    const block = new Float64Array(tri);
+    for (let j = 0; j < t; j++) {
+      const w = a[j][kk] * a[j][l];
+      for (let p = 0, at = j * tri; p < tri; p++) block[p] += w * grams[at + p];
+    }
+    return block;
+  });
+  const size = d * r;
+  const normal = new Float64Array(size * size);
+  hPairs.forEach(([kk, l], c) => {
+    gPairs.forEach(([i, i2], p) => {
+      const v = blocks[c][p];
+      // the block is symmetric and equal for (k,l) and (l,k): fill all four places
+      normal[(kk * d + i) * size + l * d + i2] = v;
+      normal[(kk * d + i2) * size + l * d + i] = v;
+      normal[(l * d + i) * size + kk * d + i2] = v;
+      normal[(l * d + i2) * size + kk * d + i] = v;
     });
   });
-  const rhsMat = stats.xy.transpose().mmul(heads); // d×r
-  const rhs = new Matrix(d * r, 1);
-  for (let k = 0; k < r; k++) for (let i = 0; i < d; i++) rhs.set(k * d + i, 0, rhsMat.get(i, k));
-  const chol = new CholeskyDecomposition(normal);
-  const vecB = chol.isPositiveDefinite() ? chol.solve(rhs) : solve(normal, rhs, true);
+  const rhsMat = stats.xy.transpose().mmul(heads).to2DArray(); // d×r
+  const rhs = Array.from({ length: size }, (_, q) => rhsMat[q % d][Math.floor(q / d)]);
+  let vecB = choleskySolve(normal, rhs, size);
+  if (vecB === null) {
+    // rank-deficient (e.g. heads that do not span r directions yet): least-norm solution by SVD
+    const full = new Matrix(Array.from({ length: size }, (_, q) => Array.from(normal.subarray(q * size, (q + 1) * size))));
+    vecB = solve(full, Matrix.columnVector(rhs), true).to1DArray();
+  }
   const out = new Matrix(d, r);
-  for (let k = 0; k < r; k++) for (let i = 0; i < d; i++) out.set(i, k, vecB.get(k * d + i, 0));
+  for (let kk = 0; kk < r; kk++) for (let i = 0; i < d; i++) out.set(i, kk, vecB[kk * d + i]);
   return out;
 }

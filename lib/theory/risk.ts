@@ -1,10 +1,10 @@
 /**
- * Stage 2 and the yardsticks: fit the target head on m samples, measure the excess risk ‖β̂ − β₀‖²
- * (x ~ N(0, I), so that is exactly the excess squared-loss risk), and the closed forms to compare with:
- * scratch σ²d/(m−d−1), oracle σ²r/(m−r−1), transfer σ²(d−r)·w₀ᵀ(AᵀA/t)⁻¹w₀/(n·t) + σ²r/(m−r−1),
- * plus the published bounds (up to constants and logs) for side-by-side reading.
+ * Stage 2 and the scratch yardsticks: fit the target head on m samples and measure the excess risk ‖β̂ − β₀‖²
+ * (x ~ N(0, I), so that is exactly the excess squared-loss risk). From scratch, three learners on the d raw
+ * features: OLS (needs m > d + 1), minimum-norm least squares (any m; the interpolating solution when m < d)
+ * and ridge with λ = σ²d/‖β₀‖² (the best λ when β₀ is a random direction of that norm); their closed forms.
  */
-import { Matrix } from 'ml-matrix';
+import { Matrix, solve } from 'ml-matrix';
 import { Rng } from '../random';
 import { leastSquares, randomNormalMatrix, squaredNorm } from './linalg';
 
@@ -56,6 +56,28 @@ export function scratchExcessRisk(beta0: Matrix, sample: TargetSample | null): R
   return headExcessRisk(Matrix.eye(beta0.rows), beta0, sample);
 }
 
+/** Minimum-norm least squares on the raw features: X⁺y (the interpolating solution of least norm when m < d). */
+export function minNormExcessRisk(beta0: Matrix, sample: TargetSample | null): RiskValue {
+  if (sample === null) return { excess: 0 };
+  const { x, y } = sample;
+  const beta = x.rows < x.columns ? x.transpose().mmul(solve(x.mmul(x.transpose()), y)) : solve(x, y, x.rows !== x.columns);
+  return { excess: squaredNorm(beta.sub(beta0)) };
+}
+
+/** Ridge regression (XᵀX + λI)⁻¹Xᵀy on the raw features. */
+export function ridgeExcessRisk(beta0: Matrix, sample: TargetSample | null, lambda: number): RiskValue {
+  if (sample === null) return { excess: 0 };
+  if (!(lambda > 0)) throw new Error(`ridgeExcessRisk: λ must be > 0, got ${lambda}`);
+  const { x, y } = sample;
+  const beta = solve(x.transpose().mmul(x).add(Matrix.eye(x.columns).mul(lambda)), x.transpose().mmul(y));
+  return { excess: squaredNorm(beta.sub(beta0)) };
+}
+
+/** The ridge penalty the simulation uses: σ²d/‖β₀‖² (Bayes-optimal for a random direction, ‖β₀‖ = 1 here). */
+export function ridgeLambda(sigma: number, d: number, normBeta2 = 1): number {
+  return (sigma * sigma * d) / normBeta2;
+}
+
 /** Expected excess risk of OLS with k Gaussian features and m samples: σ²k/(m−k−1); `null` for m ≤ k + 1. */
 export function olsRisk(sigma: number, k: number, m: number): number | null {
   if (m === Infinity) return 0;
@@ -72,55 +94,11 @@ export function oracleRisk(sigma: number, r: number, m: number): number | null {
   return olsRisk(sigma, r, m);
 }
 
-/** Parameters of the asymptotic transfer prediction. */
-export interface TransferRiskArgs {
-  sigma: number;
-  d: number;
-  r: number;
-  n: number;
-  t: number;
-  m: number;
-  /** w₀ᵀ(AᵀA/t)⁻¹w₀ (= 1/ν in the worst case; r on average for a random target at κ = 1). */
-  coverage: number;
-}
-
-/** Source term of the transfer prediction, σ²(d−r)·w₀ᵀ(AᵀA/t)⁻¹w₀/(n·t): the representation error. */
-export function representationRisk(a: Omit<TransferRiskArgs, 'm'>): number {
-  return (a.sigma * a.sigma * (a.d - a.r) * a.coverage) / (a.n * a.t);
-}
-
-/** Transfer prediction σ²(d−r)·w₀ᵀ(AᵀA/t)⁻¹w₀/(n·t) + σ²r/(m−r−1) (asymptotic: ν·n·t ≫ d); `null` for m ≤ r + 1. */
-export function transferRisk(a: TransferRiskArgs): number | null {
-  const head = oracleRisk(a.sigma, a.r, a.m);
-  return head === null ? null : representationRisk(a) + head;
-}
-
-/** Worst-case target (w₀ along the least-covered direction): σ²(d−r)/(ν·n·t) + σ²r/(m−r−1). */
-export function worstCaseTransferRisk(a: Omit<TransferRiskArgs, 'coverage'> & { nu: number }): number | null {
-  return transferRisk({ ...a, coverage: 1 / a.nu });
-}
-
-/** Arguments of the published bounds: complexities C(𝒞) (representation) and C(𝒱) (head), sizes and ν. */
-export interface BoundArgs {
-  complexityRep: number;
-  complexityHead: number;
-  n: number;
-  t: number;
-  m: number;
-  nu: number;
-}
-
-/** The bound as the lecture writes it: (1/ν)·sqrt((C(𝒞) + t·C(𝒱))/(n·t)) + C(𝒱)/m (constants and logs dropped). */
-export function lectureBound(a: BoundArgs): number {
-  return Math.sqrt((a.complexityRep + a.t * a.complexityHead) / (a.n * a.t)) / a.nu + a.complexityHead / a.m;
-}
-
-/** Tripuraneni–Jordan–Jin 2020 (bounded Lipschitz loss): (1/ν)·sqrt((C(𝒞) + t·C(𝒱))/(n·t)) + sqrt(C(𝒱)/m). */
-export function tjjBound(a: BoundArgs): number {
-  return Math.sqrt((a.complexityRep + a.t * a.complexityHead) / (a.n * a.t)) / a.nu + Math.sqrt(a.complexityHead / a.m);
-}
-
-/** Du et al. 2021 fast rate (squared loss, realizable, diverse sources): C(𝒞)/(n·t) + C(𝒱)/m. */
-export function duBound(a: Omit<BoundArgs, 'nu'>): number {
-  return a.complexityRep / (a.n * a.t) + a.complexityHead / a.m;
+/**
+ * Expected excess risk of minimum-norm least squares with isotropic Gaussian x: below d, the part of β₀ the
+ * m samples do not see plus the noise, ‖β₀‖²(1 − m/d) + σ²m/(d−m−1); above d it is OLS; `null` for |m − d| ≤ 1.
+ */
+export function minNormRisk(sigma: number, d: number, m: number, normBeta2 = 1): number | null {
+  if (m < d - 1) return normBeta2 * (1 - m / d) + (sigma * sigma * m) / (d - m - 1);
+  return olsRisk(sigma, d, m);
 }

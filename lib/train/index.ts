@@ -10,4 +10,5 @@ export * from './loop';
 export * from './protocol';
 export { runCell, sourceTaskAccuracy } from './lr-search';
 export * from './experiments';
+export { runLecturePractical, fineTuneTopBlocks, type PracticalOptions, type PracticalResult } from './practical';
 export { FeatureCache, headOnFeatures } from './feature-cache';

@@ -19,14 +19,25 @@ export interface Notebook {
   cells: NotebookCell[];
 }
 
-/** The kernelspec and language metadata every kit notebook carries. */
+/** The kit's Jupyter kernel: the kernelspec folder name (what notebooks' metadata and `--kernel_name` use). */
+export const KERNEL_NAME = 'tslab';
+/** The name shown in JupyterLab / Notebook / VS Code's kernel picker (the installed kernel.json says the same). */
+export const KERNEL_DISPLAY_NAME = 'TypeScript (transfer kit)';
+
+/**
+ * The kernelspec and language metadata every kit notebook carries — exactly what Jupyter writes on opening:
+ * Notebook and JupyterLab copy the kernel.json's name, display_name and language, and the language_info of tslab's
+ * kernel_info_reply (tslab/dist/jupyter.js `handleKernel`, key order included), and mark the notebook changed
+ * when either differs. Equal here, opening a notebook changes nothing.
+ */
 export const TSLAB_METADATA = {
-  kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' },
+  kernelspec: { name: KERNEL_NAME, display_name: KERNEL_DISPLAY_NAME, language: 'typescript' },
   language_info: {
     name: 'typescript',
-    file_extension: '.ts',
+    version: '3.7.2',
     mimetype: 'text/typescript',
-    codemirror_mode: { name: 'javascript', typescript: true },
+    file_extension: '.ts',
+    codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
   },
 };
 

@@ -9,7 +9,11 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as zmq from 'zeromq';
+import { KernelDiedError, KernelExit } from './kernel-death';
 import { JupyterMessage, decodeMessage, encodeMessage, newMessage } from './protocol';
+
+export { KernelDiedError, outOfMemoryLine } from './kernel-death';
+export type { KernelExit } from './kernel-death';
 
 export interface ConnectionInfo {
   /** 'ipc' (Unix sockets in the kernel's private folder) except on Windows, where it is 'tcp' */
@@ -36,12 +40,6 @@ export interface KernelOptions {
   tslabBin?: string;
   /** force TCP on 127.0.0.1 instead of Unix sockets (the default except on Windows) */
   transport?: 'tcp' | 'ipc';
-}
-
-/** How a kernel ended: exit code or signal. */
-export interface KernelExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
 }
 
 /** Every live kernel process of this runner, so a signal handler can stop them all. */
@@ -71,6 +69,9 @@ function canConnect(ip: string, port: number): Promise<boolean> {
     sock.setTimeout(1000, () => done(false));
   });
 }
+
+/** Preloaded into each kernel: it exits when its stdin pipe from the runner closes. */
+const KERNEL_GUARD = path.join(__dirname, 'kernel-guard.js');
 
 /** The repository's tslab launcher. */
 export function defaultTslabBin(): string {
@@ -149,12 +150,14 @@ export class KernelClient {
   private spawn(opts: KernelOptions): void {
     const bin = opts.tslabBin ?? defaultTslabBin();
     // detached: the kernel leads its own process group, so one kill(-pid) reaches anything it starts.
-    const proc = spawn(process.execPath, [bin, 'kernel', '--config-path', this.connFile], {
+    // stdin is a pipe the runner never writes to: kernel-guard.js ends the kernel when it closes (the runner died).
+    const proc = spawn(process.execPath, ['--require', KERNEL_GUARD, bin, 'kernel', '--config-path', this.connFile], {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...opts.env, KIT_KERNEL_GUARD: path.dirname(this.connFile) },
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    proc.stdin?.on('error', () => undefined); // EPIPE once the kernel is gone
     this.proc = proc;
     liveKernels.add(this);
     const keep = (b: Buffer) => { this.log = (this.log + b.toString()).slice(-20000); };
@@ -305,7 +308,7 @@ export class KernelClient {
     return new Promise((resolve, reject) => {
       const done = (fn: () => void) => { clearTimeout(timer); this.replyWaiters.delete(msgId); this.exitWaiters.delete(onExit); fn(); };
       const timer = setTimeout(() => done(() => reject(new Error(`no reply within ${timeoutSeconds}s`))), timeoutSeconds * 1000);
-      const onExit = (e: KernelExit) => done(() => reject(new KernelDiedError(e, this.log)));
+      const onExit = (e: KernelExit) => done(() => reject(new KernelDiedError(e, this.log, this.killReason)));
       if (this.exit) return onExit(this.exit);
       this.exitWaiters.add(onExit);
       this.replyWaiters.set(msgId, (m) => done(() => resolve(m)));
@@ -348,8 +351,12 @@ export class KernelClient {
     }
   }
 
-  /** Synchronous last resort for exit handlers: SIGKILL the process group. */
-  killNow(): void {
+  /** why the runner killed this kernel, when it did */
+  killReason: string | undefined;
+
+  /** Synchronous last resort for exit handlers: SIGKILL the process group (the reason goes into the error). */
+  killNow(reason = 'killed by the runner'): void {
+    if (!this.exit) this.killReason ??= reason;
     this.signal('SIGKILL');
   }
 
@@ -367,16 +374,10 @@ export class KernelClient {
     if (this.proc?.pid) { try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { /* none left */ } }
     if (!this.closed) {
       this.closed = true;
+      this.proc?.stdin?.destroy();
       for (const s of [this.shell, this.control, this.iopub]) s.close();
       fs.rmSync(path.dirname(this.connFile), { recursive: true, force: true });
     }
     liveKernels.delete(this);
-  }
-}
-
-/** Raised when the kernel process exits while a reply is awaited. */
-export class KernelDiedError extends Error {
-  constructor(readonly kernelExit: KernelExit, log: string) {
-    super(`kernel died (exit code ${kernelExit.code}${kernelExit.signal ? `, signal ${kernelExit.signal}` : ''})${log.trim() ? `: ${log.trim().slice(-500)}` : ''}`);
   }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { cacheDir, QUICK } from '../../lib/config';
+import { cacheDir } from '../../lib/config';
 import { decodeImage } from '../../lib/data/image';
 import { ensureEmbedded, listViews, loadView, MNIST_COUNTS, nestedSubset, QUICK_PER_CLASS, resetEmbeddedChecks, VAL_PER_CLASS } from '../../lib/data/embedded';
 import { rmTmp, tmpDir } from './helpers';
@@ -38,7 +38,7 @@ test('digits: the folder holds every MNIST digit once, PNG pixels equal to the p
 test('loadView: shapes, class order, re-indexed labels, [0,1] values; channels and size options', async () => {
   const a = await loadView('digits-5-9', { split: 'val' });
   assert.deepEqual(a.classes, ['5', '6', '7', '8', '9']);
-  const per = QUICK ? QUICK_PER_CLASS : VAL_PER_CLASS;
+  const per = VAL_PER_CLASS; // every image, in quick mode too: loadView never reads the mode
   assert.equal(a.labels.length, 5 * per);
   assert.equal(a.images.length, a.labels.length * 32 * 32 * 3);
   assert.deepEqual([a.height, a.width, a.channels], [32, 32, 3]);
@@ -58,6 +58,25 @@ test('loadView: shapes, class order, re-indexed labels, [0,1] values; channels a
   let colourful = 0;
   for (let p = 0; p < 32 * 32 * 20; p++) if (Math.abs(m.images[p * 3] - m.images[p * 3 + 1]) > 0.1) colourful++;
   assert.ok(colourful > 1000, 'digits-m is coloured');
+});
+
+test('loadView: maxPerClass caps each class (a seeded, nested subset); quick mode is not read at import or by loadView', async () => {
+  const capped = await loadView('digits-0-4', { split: 'val', maxPerClass: QUICK_PER_CLASS, seed: 5 });
+  assert.equal(capped.labels.length, 5 * QUICK_PER_CLASS);
+  const same = await loadView('digits-0-4', { split: 'val', mPerClass: QUICK_PER_CLASS, seed: 5 });
+  assert.deepEqual(capped.images, same.images, 'a cap below the class size is the mPerClass subset of that seed');
+  assert.equal((await loadView('digits-0-4', { split: 'val', maxPerClass: 5000 })).labels.length, 5 * VAL_PER_CLASS, 'a cap above the class size keeps all');
+  await assert.rejects(loadView('digits', { split: 'val', maxPerClass: 0 }), /maxPerClass must be a positive integer/);
+  // The module holds no import-time copy of KIT_QUICK: the same call gives the same rows whatever the variable says.
+  const before = process.env.KIT_QUICK;
+  try {
+    for (const q of ['1', '']) {
+      process.env.KIT_QUICK = q;
+      assert.equal((await loadView('digits-5-9', { split: 'val' })).labels.length, 5 * VAL_PER_CLASS, `KIT_QUICK=${q}`);
+    }
+  } finally {
+    process.env.KIT_QUICK = before;
+  }
 });
 
 test('loadView: mPerClass subsets are seeded, reproducible and nested', async () => {

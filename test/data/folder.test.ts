@@ -115,3 +115,52 @@ test('bad input: corrupt and truncated images — an error naming the file, or s
   fs.rmSync(path.join(root, 'a', 'a-002.jpg'));
   await assert.rejects(ds.get(all.paths.findIndex((p) => p.endsWith('a-002.jpg'))), /Cannot read image .*a-002\.jpg: the file does not exist/);
 });
+
+test('split layout: train/ + val/ + an extra folder — the splits are read, the extra folder named as left out, with or without onBadImage', async () => {
+  const root = path.join(dir, 'split-extra');
+  await makeImageFolder(path.join(root, 'train'), { cat: 2, dog: 2 });
+  await makeImageFolder(path.join(root, 'val'), { cat: 1, dog: 1 });
+  await makeImageFolder(path.join(root, 'old-runs'), { cat: 1 });
+  for (const onBadImage of ['error', 'skip'] as const) {
+    const scan = await listImageFolder(root, { onBadImage });
+    assert.deepEqual(scan.classes, ['cat', 'dog'], onBadImage);
+    assert.deepEqual(scan.splits, ['train', 'train', 'train', 'train', 'val', 'val'], onBadImage);
+    assert.deepEqual(scan.labels, ['cat', 'cat', 'dog', 'dog', 'cat', 'dog']);
+    assert.deepEqual(scan.skipped.map((s) => [path.basename(s.path), s.reason]), [['old-runs', 'a folder beside the split folders (train, val), not read']]);
+  }
+  const warnings: string[] = [];
+  const original = console.warn;
+  console.warn = (m: string) => warnings.push(m);
+  try {
+    await scanImageFolder(root);
+  } finally {
+    console.warn = original;
+  }
+  assert.match(warnings.join('\n'), /old-runs: a folder beside the split folders/);
+  assert.equal((await listImageFolder(root, { split: 'val' })).paths.length, 2);
+});
+
+test('split layout through symbolic links: a linked train/ (and linked images) read like real ones', async () => {
+  const real = path.join(dir, 'real-train');
+  await makeImageFolder(real, { ants: 2, bees: 2 });
+  const root = path.join(dir, 'linked');
+  await makeImageFolder(path.join(root, 'val'), { ants: 1, bees: 1 });
+  fs.symlinkSync(real, path.join(root, 'train'));
+  fs.symlinkSync(path.join(real, 'ants', 'ants-000.jpg'), path.join(root, 'val', 'ants', 'linked.jpg'));
+  const scan = await listImageFolder(root);
+  assert.deepEqual(scan.splits, ['train', 'train', 'train', 'train', 'val', 'val', 'val']);
+  assert.deepEqual(scan.skipped, []);
+  const train = await listImageFolder(root, { split: 'train' });
+  assert.deepEqual(train.labels, ['ants', 'ants', 'bees', 'bees']);
+  fs.symlinkSync(path.join(dir, 'nowhere'), path.join(root, 'val', 'bees', 'broken.jpg'));
+  await assert.rejects(listImageFolder(root), /broken\.jpg: a broken symbolic link/);
+});
+
+test("onBadImage 'skip' skips bad images, never whole folders: a nested folder is an error naming the layout", async () => {
+  const root = path.join(dir, 'nested');
+  await makeImageFolder(root, { cat: 2, dog: 2 });
+  await makeImageFolder(path.join(root, 'cat'), { more: 3 });
+  for (const onBadImage of ['error', 'skip'] as const) {
+    await assert.rejects(listImageFolder(root, { onBadImage }), /cat\/more: a nested folder inside a class folder .*expected <root>\/<class>\/<image>.*onBadImage skips only files/);
+  }
+});

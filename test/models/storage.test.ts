@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import type { AddressInfo } from 'net';
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'crypto';
+import { modelsDir } from '../../lib/config';
 import {
-  buildPlainCnn, saveModel, loadModel, saveWeights, loadWeightsInto, loadPublishedBackbone, buildTransferModel,
+  buildPlainCnn, saveModel, loadModel, saveWeights, loadWeightsInto,
   saveSourceModel, loadSourceModel, listSourceModels, SourceMeta,
 } from '../../lib/models';
 
@@ -82,106 +82,119 @@ test('source models: save with meta, load by name, clear errors', async () => {
   [m, src.model].forEach((k) => k.dispose());
 });
 
-test('published backbone: a layers model over HTTP (127.0.0.1), cut at a named layer, [-1,1] preprocessing', async () => {
+// Published backbones (download, fallbacks, cache, graph and layers models): test/models/published.test.ts.
+
+/** A copy of a shipped source model in a temporary folder (to damage). */
+function shippedCopy(name = 'digits-0-4'): string {
   const dir = tmp();
-  const m = buildPlainCnn({ inputShape: [16, 16, 3], numClasses: 4, filters: [4, 8], seed: 1 });
-  await saveModel(m, dir);
-  const server = http.createServer((req, res) => {
-    const file = path.join(dir, path.basename(req.url ?? ''));
-    if (!fs.existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
-    res.end(fs.readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  try {
-    const bb = await loadPublishedBackbone({ url: `http://127.0.0.1:${port}/model.json`, format: 'layers', inputSize: 16, range: '[-1,1]', cutAt: 'block1_pool' });
-    const imgs = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const f = bb.features(imgs);
-    assert.deepEqual(f.shape, [2, 4]);
-    // Reference: resize, scale to [-1,1], run the original model's layers up to block1_pool, average.
-    const ref = tf.tidy(() => {
-      const cut = tf.model({ inputs: m.inputs, outputs: m.getLayer('block1_pool').output as tf.SymbolicTensor });
-      const xin = tf.image.resizeBilinear(imgs, [16, 16]).mul(2).sub(1);
-      return (cut.predict(xin) as tf.Tensor).mean([1, 2]);
-    });
-    const diff = tf.tidy(() => f.sub(ref).abs().max().dataSync()[0]);
-    assert.ok(diff < 1e-6, `max diff ${diff}`);
-    // The cut base works as a transfer source too.
-    const tm = buildTransferModel(bb.base!, { strategy: 'freeze', numClasses: 2, seed: 1 });
-    assert.deepEqual(tm.model.outputs[0].shape, [null, 2]);
-    assert.deepEqual(tm.base.outputs[0].shape, [null, 4], 'a feature extractor is cut at its own output');
-    await assert.rejects(loadPublishedBackbone({ url: `http://127.0.0.1:${port}/missing.json`, format: 'layers' }), /404/);
-    bb.dispose();
-    tm.model.dispose();
-    tf.dispose([imgs, f, ref]);
-  } finally {
-    server.close();
+  fs.cpSync(path.join(modelsDir(), name), path.join(dir, name), { recursive: true });
+  return dir;
+}
+const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+test('shipped models carry the SHA-256 of their weights.bin in meta.json', () => {
+  const names = listSourceModels();
+  assert.ok(names.length >= 3);
+  for (const n of names) {
+    const meta = JSON.parse(fs.readFileSync(path.join(modelsDir(), n, 'meta.json'), 'utf8'));
+    assert.equal(meta.weightsSha256, sha(path.join(modelsDir(), n, 'weights.bin')), n);
   }
-  // A closed port: fails fast with the URL in the message.
-  const t0 = Date.now();
-  await assert.rejects(loadPublishedBackbone({ url: `http://127.0.0.1:${port}/model.json`, timeoutMs: 2000 }), new RegExp(`cannot fetch http://127.0.0.1:${port}/model.json`));
-  assert.ok(Date.now() - t0 < 3000);
-  await assert.rejects(loadPublishedBackbone({ name: 'resnet9000' }), /unknown backbone 'resnet9000'; known: mobilenet_v2/);
-  m.dispose();
 });
 
-test('published backbone: a TF Hub-style graph model over HTTP, [0,1] inputs, pooled output node', async () => {
-  const dir = tmp();
-  // A hand-written GraphDef in the tfjs converter's JSON: input → 1×1 conv (weights from the .bin) → relu.
-  const w = new Float32Array([0.5, -1, 1, 2, 0.25, -0.5]);
-  const shape = (d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
-  const graphJson = {
-    format: 'graph-model',
-    generatedBy: 'test',
-    convertedBy: 'hand',
-    modelTopology: {
-      node: [
-        { name: 'images', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: shape([-1, 6, 6, 3]) } } },
-        { name: 'w', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: shape([1, 1, 3, 2]) } }, dtype: { type: 'DT_FLOAT' } } },
-        {
-          name: 'conv', op: 'Conv2D', input: ['images', 'w'],
-          attr: {
-            T: { type: 'DT_FLOAT' }, strides: { list: { i: ['1', '1', '1', '1'] } }, dilations: { list: { i: ['1', '1', '1', '1'] } },
-            padding: { s: Buffer.from('SAME').toString('base64') }, data_format: { s: Buffer.from('NHWC').toString('base64') },
-          },
-        },
-        { name: 'feature_vector', op: 'Relu', input: ['conv'], attr: { T: { type: 'DT_FLOAT' } } },
-      ],
-      versions: { producer: 1 },
-    },
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [1, 1, 3, 2], dtype: 'float32' }] }],
-  };
-  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(graphJson));
-  fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), Buffer.from(w.buffer));
-  const requested: string[] = [];
-  const server = http.createServer((req, res) => {
-    requested.push(req.url ?? '');
-    const file = path.join(dir, path.basename((req.url ?? '').split('?')[0]));
-    if (!fs.existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200).end(fs.readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+test('weights.bin of the right size but garbage: refused at load, naming the file and the recorded hash', async () => {
+  const dir = shippedCopy();
   try {
-    const bb = await loadPublishedBackbone({ url: `http://127.0.0.1:${port}/hub/handle`, format: 'graph', fromTFHub: true, inputSize: 6, range: '[0,1]' });
-    assert.ok(requested[0].endsWith('/hub/handle/model.json?tfjs-format=file'), requested[0]);
-    const imgs = tf.randomUniform([2, 3, 3, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
-    const f = bb.features(imgs);
-    const ref = tf.tidy(() => tf.relu(tf.conv2d(tf.image.resizeBilinear(imgs, [6, 6]), tf.tensor4d(w, [1, 1, 3, 2]), 1, 'same')).mean([1, 2]));
-    assert.deepEqual(f.shape, [2, 2]);
-    assert.ok(tf.tidy(() => f.sub(ref).abs().max().dataSync()[0]) < 1e-6);
-    // Cut at an inner node (before the relu).
-    const pre = await loadPublishedBackbone({ url: `http://127.0.0.1:${port}/hub/handle`, format: 'graph', fromTFHub: true, inputSize: 6, cutAt: 'conv' });
-    const g = pre.features(imgs);
-    const refPre = tf.tidy(() => tf.conv2d(tf.image.resizeBilinear(imgs, [6, 6]), tf.tensor4d(w, [1, 1, 3, 2]), 1, 'same').mean([1, 2]));
-    assert.ok(tf.tidy(() => g.sub(refPre).abs().max().dataSync()[0]) < 1e-6);
-    [bb, pre].forEach((b) => b.dispose());
-    tf.dispose([imgs, f, ref, g, refPre]);
+    const bin = path.join(dir, 'digits-0-4', 'weights.bin');
+    const size = fs.statSync(bin).size;
+    fs.writeFileSync(bin, Buffer.from(Array.from({ length: size }, (_, i) => (i * 7919 + 13) % 251)));
+    await assert.rejects(loadSourceModel('digits-0-4', dir), /weights\.bin: its SHA-256 is [0-9a-f]{16}…, but .*meta\.json \(weightsSha256\) records 305a969cbf28b728….*corrupt/);
   } finally {
-    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('NaN weights, or finite weights whose outputs are NaN on a probe batch, are refused before training (even with a matching hash)', async () => {
+  const dir = shippedCopy();
+  try {
+    const folder = path.join(dir, 'digits-0-4');
+    const bin = path.join(folder, 'weights.bin');
+    const original = fs.readFileSync(bin);
+    const withWeights = (bytes: Buffer) => {
+      fs.writeFileSync(bin, bytes);
+      const meta = JSON.parse(fs.readFileSync(path.join(folder, 'meta.json'), 'utf8'));
+      meta.weightsSha256 = sha(bin); // as if a diverged training had been saved
+      fs.writeFileSync(path.join(folder, 'meta.json'), JSON.stringify(meta));
+    };
+    withWeights(Buffer.alloc(original.length, 0xff)); // every float NaN
+    await assert.rejects(loadSourceModel('digits-0-4', dir), /digits-0-4: weight 'block1_conv\/kernel' holds NaN at index 0: the weights are broken/);
+    // Finite but huge output weights (predictions/kernel, 128×5 floats at byte 389760): logits overflow, softmax gives NaN.
+    const huge = Buffer.from(original);
+    for (let i = 0; i < 640; i++) huge.writeFloatLE(3e38, 389760 + 4 * i);
+    withWeights(huge);
+    const before = tf.memory().numTensors;
+    await assert.rejects(loadSourceModel('digits-0-4', dir), /digits-0-4: the model's outputs are not finite \(\d+ NaN or infinite values on a probe batch of two images\).*Refused before any training/);
+    assert.equal(tf.memory().numTensors, before, 'the refused model is disposed');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('model.json and meta.json are validated: errors name the file and the field', async () => {
+  const dir = shippedCopy();
+  try {
+    const folder = path.join(dir, 'digits-0-4');
+    const modelJson = fs.readFileSync(path.join(folder, 'model.json'), 'utf8');
+    const metaJson = fs.readFileSync(path.join(folder, 'meta.json'), 'utf8');
+    const withModel = async (text: string, re: RegExp) => {
+      fs.writeFileSync(path.join(folder, 'model.json'), text);
+      await assert.rejects(loadModel(folder), re);
+      fs.writeFileSync(path.join(folder, 'model.json'), modelJson);
+    };
+    await withModel('null', /model\.json: expected a JSON object \(the TF\.js model format\), got null/);
+    await withModel('{}', /model\.json: field 'modelTopology' must be an object .*got nothing \(the field is missing\)/);
+    const m = JSON.parse(modelJson);
+    await withModel(JSON.stringify({ ...m, weightsManifest: [{ paths: './weights.bin', weights: [] }] }), /field 'weightsManifest\[0\]\.paths' must be a non-empty list of file names, got "\.\/weights\.bin"/);
+    m.weightsManifest[0].weights[1].shape = [3, -1];
+    await withModel(JSON.stringify(m), /field 'weightsManifest\[0\]\.weights\[1\]\.shape' must be a list of whole numbers ≥ 0, got \[3,-1\]/);
+    const withMeta = async (meta: unknown, re: RegExp) => {
+      fs.writeFileSync(path.join(folder, 'meta.json'), JSON.stringify(meta));
+      await assert.rejects(loadSourceModel('digits-0-4', dir), re);
+    };
+    const meta = JSON.parse(metaJson);
+    await withMeta({}, /meta\.json: field 'name' must be the model name \(a non-empty string\), got nothing/);
+    await withMeta(null, /meta\.json: expected a JSON object, got null/);
+    await withMeta({ ...meta, inputShape: [32, 32] }, /field 'inputShape' must be \[height, width, channels\]/);
+    await withMeta({ ...meta, weightsSha256: undefined }, /field 'weightsSha256' must be the SHA-256 of weights\.bin/);
+    await withMeta({ ...meta, classes: ['0', '1', '2'] }, /field 'classes' lists 3 classes but the model has 5 outputs/);
+    fs.writeFileSync(path.join(folder, 'meta.json'), metaJson);
+    const ok = await loadSourceModel('digits-0-4', dir);
+    ok.model.dispose();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('saveModel and saveWeights record the weights\' SHA-256; one changed byte is caught when loading', async () => {
+  const dir = tmp();
+  const m = buildPlainCnn({ inputShape: SHAPE, numClasses: 4, filters: [4], seed: 1 });
+  try {
+    await saveModel(m, path.join(dir, 'full'));
+    await saveWeights(m, path.join(dir, 'weights'));
+    for (const [sub, file] of [['full', 'model.json'], ['weights', 'weights.json']]) {
+      assert.equal(JSON.parse(fs.readFileSync(path.join(dir, sub, file), 'utf8')).weightsSha256, sha(path.join(dir, sub, 'weights.bin')));
+      const bin = path.join(dir, sub, 'weights.bin');
+      const bytes = fs.readFileSync(bin);
+      bytes[17] ^= 0x40;
+      fs.writeFileSync(bin, bytes);
+    }
+    await assert.rejects(loadModel(path.join(dir, 'full')), /full\/weights\.bin: its SHA-256 is .* but .*full\/model\.json records/);
+    const again = buildPlainCnn({ inputShape: SHAPE, numClasses: 4, filters: [4], seed: 2 });
+    assert.throws(() => loadWeightsInto(again, path.join(dir, 'weights')), /weights\/weights\.bin: its SHA-256 is .* but .*weights\.json records/);
+    fs.writeFileSync(path.join(dir, 'weights', 'weights.json'), 'null');
+    assert.throws(() => loadWeightsInto(again, path.join(dir, 'weights')), /weights\.json: field 'weights' must be a list/);
+    again.dispose();
+  } finally {
+    m.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -52,25 +52,24 @@ test('every course notebook exists', () => {
 });
 
 for (const name of COURSE) {
-  test(`${name}: committed clean, tslab kernel, backend first, seed parameter, ends with an answer check`, () => {
+  test(`${name}: valid cell ids, backend first, seed parameter, ends with an answer check or the claims table`, () => {
     const file = path.join(nbDir, `${name}.ipynb`);
     if (!fs.existsSync(file)) return assert.fail(`${file} is missing`);
     const nb = read(file);
-    assert.equal(nb.metadata.kernelspec?.name, 'tslab', `${name}: kernelspec should be tslab`);
     const ids = nb.cells.map((c) => c.id);
     assert.ok(ids.every((id) => typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id)), `${name}: every cell needs a valid id`);
     assert.equal(new Set(ids).size, ids.length, `${name}: cell ids must be unique`);
+    // Outputs, execution counts and the kernelspec are a contributor's check (npm run check:notebooks, run by CI):
+    // a student's saved outputs or kernel choice must not fail npm test.
     const code = nb.cells.filter((c) => c.cell_type === 'code');
-    for (const c of code) {
-      assert.deepEqual(c.outputs ?? [], [], `${name}: cell ${c.id} has outputs (commit sources clean)`);
-      assert.ok(c.execution_count == null, `${name}: cell ${c.id} has an execution count`);
-    }
     assert.match(text(code[0]), /initBackend\(/, `${name}: the first code cell should select the backend`);
     const params = code.find((c) => c.metadata.tags?.includes('parameters'));
     assert.ok(params, `${name}: needs a cell tagged 'parameters'`);
     assert.match(text(params!), /^let seed = \d+;/m, `${name}: the parameters cell should declare 'let seed = …;'`);
     assert.equal(nb.cells[0].cell_type, 'markdown', `${name}: should open with a markdown title`);
-    assert.match(text(nb.cells.at(-1)!), /correct/, `${name}: the last cell should check the exercises' answers`);
+    // the lesson's "What this run showed" claims table (issue #12) comes before the exercises; the notebook ends with their check
+    const checks = /correct|assertAnswer|assertImplementation|exercises\.|throw new Error/;
+    assert.match(text(nb.cells.at(-1)!), checks, `${name}: the last cell should check the exercises' answers`);
     assert.ok(nb.cells.some((c) => c.cell_type === 'markdown' && /^#+ Exercises/m.test(text(c))), `${name}: needs an Exercises section`);
     // tslab rewrites top-level names to `exports.x` but misses shorthand properties ({ seed }): a ReferenceError at run time.
     const declared = new Set(code.flatMap((c) => [...text(c).matchAll(/^(?:const|let|var)\s+([A-Za-z_$][\w$]*)/gm)].map((m) => m[1])));

@@ -5,7 +5,12 @@ import { createHmac } from 'crypto';
 import { decodeMessage, encodeMessage, newMessage, sign } from '../../scripts/notebooks/protocol';
 import { OutputCollector, Output, applyCarriageReturns, errorText, finishOutputs } from '../../scripts/notebooks/outputs';
 import { injectParameters } from '../../scripts/notebooks/execute';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { parseArgs } from '../../scripts/notebooks';
+import { planOutputs, uniqueNames } from '../../scripts/notebooks/plan';
+import { UsageError } from '../../scripts/lib/cli';
 import { errorHeadline, summaryTable } from '../../scripts/notebooks/report';
 import { Notebook, cellSource } from '../../scripts/lib/nbformat';
 
@@ -99,9 +104,41 @@ test('command-line arguments: flags, repeated --param with JSON or string values
   assert.equal(o.jobs, 2);
   assert.deepEqual(o.params, { epochs: 4, name: 'plain', flag: true });
   assert.equal(o.outDir, '/repo/build');
-  assert.throws(() => parseArgs(['--timeout', 'soon'], '/repo'), /--timeout expects a positive number/);
-  assert.throws(() => parseArgs(['--param', '1x=2'], '/repo'), /--param expects name=value/);
-  assert.throws(() => parseArgs(['--bogus'], '/repo'), /unknown option --bogus/);
+  const bad: Array<[string[], RegExp]> = [
+    [['--timeout', 'soon'], /--timeout expects a decimal number, got 'soon'/],
+    [['--jobs', '0x2'], /--jobs expects a whole number/],
+    [['--jobs', '0'], /--jobs must be ≥ 1/],
+    [['--param', '1x=2'], /--param expects name=value/],
+    [['--bogus'], /bogus/],
+    [['--out'], /--out needs a value/],
+    [['--out', '--quick'], /--out needs a value/],
+  ];
+  for (const [argv, re] of bad) assert.throws(() => parseArgs(argv, '/repo'), (e: unknown) => e instanceof UsageError && re.test((e as Error).message), argv.join(' '));
+});
+
+test('output names: the file name, or the relative path when two inputs share it; never over a source or into notebooks/', () => {
+  assert.deepEqual(uniqueNames(['/r/notebooks/00-a.ipynb', '/r/notebooks/01-b.ipynb']), ['00-a', '01-b']);
+  assert.deepEqual(uniqueNames(['/w/a/x.ipynb', '/w/b/x.ipynb', '/w/y.ipynb']), ['a__x', 'b__x', 'y']);
+  assert.deepEqual(uniqueNames(['/w/a/deep/x.ipynb', '/w/b/x.ipynb']), ['a__deep__x', 'b__x']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-plan-'));
+  try {
+    const src = path.join(dir, 'notebooks', 'x.ipynb');
+    fs.mkdirSync(path.dirname(src));
+    fs.writeFileSync(src, '{}');
+    const plan = planOutputs([src], path.join(dir, 'build'), '/nowhere');
+    assert.deepEqual(plan, [{ file: src, name: 'x', output: path.join(dir, 'build', 'notebooks', 'x.ipynb') }]);
+    assert.throws(() => planOutputs([src], dir, '/nowhere'), /would be written to .*over the source/);
+    // through a symbolic link to the same folder, and through a hard link to the same file
+    fs.symlinkSync(dir, path.join(dir, 'alias'));
+    assert.throws(() => planOutputs([src], path.join(dir, 'alias'), '/nowhere'), /over the source/);
+    fs.mkdirSync(path.join(dir, 'out', 'notebooks'), { recursive: true });
+    fs.linkSync(src, path.join(dir, 'out', 'notebooks', 'x.ipynb'));
+    assert.throws(() => planOutputs([src], path.join(dir, 'out'), '/nowhere'), /over the source/);
+    const other = path.join(dir, 'elsewhere', 'y.ipynb');
+    assert.throws(() => planOutputs([other], path.join(dir, 'kit'), path.join(dir, 'kit')), /into .*notebooks\/, where the notebook sources live/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the summary table lists status, cells, seconds and the first error line', () => {
