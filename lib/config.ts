@@ -14,9 +14,6 @@ export function isQuick(): boolean {
   return ['1', 'true', 'yes'].includes(String(process.env.KIT_QUICK ?? '').toLowerCase());
 }
 
-/** @deprecated internal, for code not yet moved to isQuick(); removed once every caller reads the mode at call time. */
-export const QUICK: boolean = isQuick();
-
 /** Pick the full-mode value, or the quick-mode value when quick mode is on (read at the call). */
 export function quickOr<T>(full: T, quick: T): T {
   return isQuick() ? quick : full;

@@ -9,7 +9,7 @@ export { DEFAULT_CONFIG, quickOr, isQuick, repoRoot, cacheDir, type TrainConfig 
 export { Rng } from './random';
 
 // Numbers over seeds and the claims table every notebook ends with (lib/stats.ts, lib/display/claims.ts).
-export { mean, std, formatMeanStd, claimGreater, claimWithin, claimClose, MIN_SEEDS, type Claim, type Verdict } from './stats';
+export { mean, std, formatMeanStd, claimGreater, claimWithin, claimObserved, MIN_SEEDS, type Claim, type Verdict } from './stats';
 export { showClaims } from './display/claims';
 
 // Stop (an interrupt) and what a stopped loop left behind (lib/interrupt.ts).

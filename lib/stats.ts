@@ -148,3 +148,12 @@ export function claimClose(opts: { claim: string; a: LabelledValues; b: Labelled
   const d = differenceOfMeans(opts.a.values, opts.b.values, { paired: opts.paired });
   return { claim: opts.claim, evidence: pairEvidence(opts.a, opts.b, opts.digits), seeds: d.n, ...verdictWithin(d.diff, d.spread, d.n, 0, opts.tolerance) };
 }
+
+/**
+ * A claim checked by a computation with no randomness in it (an identity, a file format, arithmetic): one run
+ * decides it, so it needs no seeds. Use claimGreater / claimWithin for anything a seed can change.
+ */
+export function claimObserved(opts: { claim: string; evidence: string; holds: boolean; why?: string }): Claim {
+  if (typeof opts.holds !== 'boolean') throw new Error(`claimObserved '${opts.claim}': holds must be true or false, got ${String(opts.holds)}`);
+  return { claim: opts.claim, evidence: opts.evidence, seeds: 1, verdict: opts.holds ? 'holds' : 'does not hold', note: opts.why ?? 'deterministic: one run decides' };
+}

@@ -1,36 +1,65 @@
 /**
  * `npm run bench`: training and inference throughput of the reference CNN (conv16-pool-conv32-pool-conv64-
- * GAP-dense, SGD, batch 32) at 32/64/128 px on every backend that loads here, the kit's source model, the
- * data pipeline (scripts/bench/data.ts) and PyTorch CPU side by side (Debian's /usr/bin/python3 + torch).
+ * GAP-dense, SGD, batch 32) at 32/64/128 px on every backend that loads here, the kit's source models, the
+ * data pipeline (scripts/bench/data.ts) and PyTorch CPU side by side (Debian's /usr/bin/python3 + torch), then the
+ * targets of issue #16 against this run's PyTorch rows. Every row gives its thread count, the load average right
+ * after it, and `default: true` when it is what a user gets without setting anything.
  *
- *   npm run bench                      everything (cpu only at 32 px: it is ~50× slower)
- *   npm run bench -- --quick           32 px, wasm (+ cpu for one step), no data rows
- *   npm run bench -- --json            one JSON object per row
- *   npm run bench -- --sizes=32,64 --backends=wasm,cpu --no-torch --no-source --no-data
- *   npm run bench -- --kernels         the kit's replacement wasm kernels against the originals only
- *   npm run bench -- --profile         where a training step of the reference CNN goes, per kernel (32 px)
- *   npm run bench -- --profile --model=effnet-digits-m-0-4   the same for a shipped source model
- *   npm run bench -- --threads=2       wasm with 2 threads only (experimental under Node, see docs/backend.md)
- *   npm run bench -- --no-threads      wasm with 1 thread only
- *
- * By default wasm is measured with 1 thread and, on a machine with 2+ cores, again with 2 threads in a child
- * process (the thread count is fixed when the wasm backend starts); the ratio lines use the faster wasm row,
- * as the PyTorch reference takes the faster of 1 and 2 threads.
+ * wasm is measured in this process with the default thread count, and with 1 and 2 threads in child processes
+ * (the thread count is fixed when the wasm backend starts) unless --threads or --no-threads says otherwise.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'child_process';
-import { availableBackends, useBackend, type BackendName } from '../lib/backend';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { availableBackends, BACKEND_NAMES, type BackendName } from '../lib/backend';
+import { useBackend } from '../lib/testing';
+import { defaultWasmThreads } from '../lib/backend/threads';
 import { repoRoot } from '../lib/config';
+import { runCommand, UsageError, type CommandSpec, type ParsedFlags } from './lib/cli';
 import { benchModel, buildReferenceCnn, type BenchBudget } from './bench/reference';
 import { compareKernels } from './bench/kernels';
 import { profileStep } from './bench/profile';
+import { busyLines, formatTable, ratioLines, targetLines } from './bench/report';
 import { benchTorch } from './bench/torch';
 import type { BenchRow } from './bench/types';
 
-interface Options {
+export { formatTable, ratioLines } from './bench/report';
+
+/** The command line of `npm run bench`. */
+export const BENCH_SPEC = {
+  name: 'npm run bench --',
+  summary: 'Training and inference images/s of the reference CNN and the source models on every backend, PyTorch CPU side by side.',
+  flags: {
+    quick: { kind: 'boolean', help: '32 px only, fewer images, no data rows (also KIT_QUICK=1)' },
+    json: { kind: 'boolean', help: 'one JSON object per row on stdout (messages go to stderr)' },
+    sizes: { kind: 'ints', min: 8, arg: 'PX,…', help: 'image sizes of the reference CNN (default 32,64,128; 32 with --quick)' },
+    backends: { kind: 'strings', arg: 'NAME,…', help: `backends to measure (${BACKEND_NAMES.join(', ')}; default: every one that loads)` },
+    threads: { kind: 'int', min: 1, arg: 'N', help: 'measure wasm with N threads only' },
+    'no-threads': { kind: 'boolean', help: 'measure wasm with 1 thread only' },
+    busy: { kind: 'boolean', help: 'hold one core with a busy loop for the whole run (the busy-neighbour case)' },
+    'no-torch': { kind: 'boolean', help: 'skip the PyTorch reference' },
+    'no-source': { kind: 'boolean', help: "skip the kit's source models" },
+    'no-data': { kind: 'boolean', help: 'skip the data-pipeline rows' },
+    kernels: { kind: 'boolean', help: "compare the kit's replacement wasm kernels with the originals, then stop" },
+    profile: { kind: 'boolean', help: 'where a training step goes, per kernel (first --sizes entry), then stop' },
+    model: { kind: 'string', arg: 'NAME', help: 'with --profile: a shipped source model instead of the reference CNN' },
+  },
+  epilog: [
+    'examples:',
+    '  npm run bench -- --quick                 32 px, wasm (+ cpu for one step), no data rows',
+    '  npm run bench -- --json                  everything, one JSON object per row',
+    '  npm run bench -- --sizes 32,64 --backends wasm --no-torch --no-source --no-data',
+    '  npm run bench -- --busy --sizes 32 --no-torch --no-data   1 vs 2 threads with one core busy',
+    '  npm run bench -- --profile --model effnet-digits-m-0-4',
+  ].join('\n'),
+} satisfies CommandSpec;
+
+type Flags = ParsedFlags<typeof BENCH_SPEC>;
+
+/** What one run measures, from the command line. */
+export interface BenchOptions {
   json: boolean;
   quick: boolean;
   sizes: number[];
@@ -38,27 +67,35 @@ interface Options {
   torch: boolean;
   source: boolean;
   data: boolean;
-  threads: number | undefined;
-  /** also measure wasm with 2 threads in a child process (default on 2+ cores unless --threads/--no-threads) */
-  threadRows: boolean;
+  busy: boolean;
+  /** wasm threads measured in this process. */
+  threads: number;
+  /** More wasm thread counts, each measured in a child process. */
+  childThreads: number[];
 }
 
-function parseArgs(argv: string[]): Options {
-  const quick = argv.includes('--quick') || process.env.KIT_QUICK === '1';
-  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const sizes = (value('sizes') ?? (quick ? '32' : '32,64,128')).split(',').map(Number);
-  if (sizes.some((s) => !(s >= 8))) throw new Error(`bench: --sizes must list image sizes ≥ 8, got ${value('sizes')}`);
-  const backends = value('backends')?.split(',') as BackendName[] | undefined;
+/** Turns parsed flags into options; a backend name it does not know is a UsageError. */
+export function benchOptions(flags: Flags, env: NodeJS.ProcessEnv = process.env, cores = os.cpus().length): BenchOptions {
+  const quick = flags.quick || env.KIT_QUICK === '1';
+  for (const b of flags.backends ?? []) {
+    if (!BACKEND_NAMES.includes(b as BackendName)) throw new UsageError(`--backends: unknown backend '${b}', expected ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (flags.threads != null && flags['no-threads']) throw new UsageError('--threads and --no-threads contradict each other');
+  if (flags.model != null && !flags.profile) throw new UsageError('--model only applies with --profile');
+  const dflt = defaultWasmThreads();
+  const threads = flags.threads ?? (flags['no-threads'] ? 1 : dflt);
+  const others = flags.threads != null || flags['no-threads'] || cores < 2 ? [] : [1, 2].filter((t) => t !== threads);
   return {
-    json: argv.includes('--json'),
+    json: flags.json,
     quick,
-    sizes,
-    backends: backends ?? null,
-    torch: !argv.includes('--no-torch'),
-    source: !argv.includes('--no-source'),
-    data: !argv.includes('--no-data') && !quick,
-    threads: value('threads') ? Number(value('threads')) : undefined,
-    threadRows: !argv.includes('--no-threads') && value('threads') == null && os.cpus().length >= 2,
+    sizes: flags.sizes ?? (quick ? [32] : [32, 64, 128]),
+    backends: (flags.backends as BackendName[] | undefined) ?? null,
+    torch: !flags['no-torch'],
+    source: !flags['no-source'],
+    data: !flags['no-data'] && !quick,
+    busy: flags.busy,
+    threads,
+    childThreads: others,
   };
 }
 
@@ -70,20 +107,9 @@ function budgetFor(backend: BackendName, size: number, quick: boolean): BenchBud
 }
 
 async function sourceModelRows(backend: BackendName, quick: boolean, log: (s: string) => void): Promise<BenchRow[]> {
-  type Loaded = { name: string; model: tf.LayersModel };
-  let models: { loadSourceModel?: (name?: string) => Promise<Loaded>; listSourceModels?: () => string[] };
-  try {
-    models = await import('../lib/models');
-  } catch (err) {
-    log(`skipped: source model rows (lib/models failed to load: ${(err as Error).message.split('\n')[0]})`);
-    return [];
-  }
-  if (typeof models.loadSourceModel !== 'function') {
-    log('skipped: source model rows (lib/models has no loadSourceModel yet)');
-    return [];
-  }
+  const models = await import('../lib/models');
   // Every shipped source model in full mode; the default one in quick mode.
-  const names: (string | undefined)[] = !quick && typeof models.listSourceModels === 'function' ? models.listSourceModels() : [undefined];
+  const names: (string | undefined)[] = quick ? [undefined] : models.listSourceModels();
   const rows: BenchRow[] = [];
   for (const wanted of names.length ? names : [undefined]) {
     try {
@@ -100,72 +126,23 @@ async function sourceModelRows(backend: BackendName, quick: boolean, log: (s: st
 
 async function dataRows(log: (s: string) => void): Promise<BenchRow[]> {
   const file = path.join(__dirname, 'bench', 'data.ts');
-  if (!fs.existsSync(file)) {
-    log('skipped: data-pipeline rows (scripts/bench/data.ts not present yet)');
-    return [];
-  }
+  if (!fs.existsSync(file)) return [];
   try {
     const mod = (await import(file)) as { benchData?: () => Promise<BenchRow[]> };
-    if (typeof mod.benchData !== 'function') {
-      log('skipped: data-pipeline rows (scripts/bench/data.ts exports no benchData)');
-      return [];
-    }
-    return await mod.benchData();
+    return typeof mod.benchData === 'function' ? await mod.benchData() : [];
   } catch (err) {
     log(`skipped: data-pipeline rows (${(err as Error).message.split('\n')[0]})`);
     return [];
   }
 }
 
-function fmt(x: number | null | undefined): string {
-  return x == null ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1);
-}
-
-/** The table printed by `npm run bench`. */
-export function formatTable(rows: BenchRow[]): string {
-  const head = ['backend', 'model', 'px', 'batch', 'train img/s', 'infer img/s', 'note'];
-  const body = rows.map((r) => [r.backend, r.model, String(r.imageSize), String(r.batchSize), fmt(r.trainImagesPerSec), fmt(r.inferImagesPerSec), r.note ?? '']);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 5 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-}
-
-/**
- * Ratios wasm/cpu, wasm/pytorch-cpu and wasm/tensorflow of the reference net, per image size. Against PyTorch
- * (best of 1–2 threads) wasm's best row counts, and the 1-thread ratio is given too when threads won.
- */
-export function ratioLines(rows: BenchRow[]): string[] {
-  const out: string[] = [];
-  const ref = rows.filter((r) => r.model === 'reference-cnn');
-  const best = (rs: BenchRow[]) => rs.reduce((a, b) => ((b.trainImagesPerSec ?? 0) > (a.trainImagesPerSec ?? 0) ? b : a));
-  const threadsOf = (r: BenchRow) => r.threads ?? 1;
-  for (const size of [...new Set(ref.map((r) => r.imageSize))].sort((a, b) => a - b)) {
-    const get = (b: string) => ref.find((r) => r.backend === b && r.imageSize === size);
-    const wasmRows = ref.filter((r) => r.backend === 'wasm' && r.imageSize === size);
-    if (wasmRows.length === 0) continue;
-    const single = wasmRows.find((r) => threadsOf(r) === 1) ?? best(wasmRows);
-    for (const other of ['cpu', 'pytorch-cpu', 'tensorflow']) {
-      const o = get(other);
-      if (o == null || !o.trainImagesPerSec || !o.inferImagesPerSec) continue;
-      const ratio = (wasm: BenchRow) => [(wasm.trainImagesPerSec ?? 0) / o.trainImagesPerSec!, (wasm.inferImagesPerSec ?? 0) / o.inferImagesPerSec!];
-      // The cpu backend runs one thread: compare like with like.
-      const wasm = other === 'cpu' ? single : best(wasmRows);
-      const [t, i] = ratio(wasm);
-      const label = threadsOf(wasm) > 1 ? `wasm (${threadsOf(wasm)} threads)` : 'wasm';
-      let line = `${size} px: ${label}/${other} = ${t.toFixed(2)}× training, ${i.toFixed(2)}× inference`;
-      if (wasm !== single) line += ` (1 thread: ${ratio(single)[0].toFixed(2)}× training)`;
-      out.push(line);
-    }
-  }
-  return out;
-}
-
 /** wasm rows with `threads` threads, measured in a child process (threads are fixed when wasm starts). */
-function threadedWasmRows(opts: Options, threads: number, log: (s: string) => void): BenchRow[] {
-  const args = ['--import', 'tsx', __filename, `--threads=${threads}`, '--backends=wasm', `--sizes=${opts.sizes.join(',')}`, '--no-torch', '--no-data', '--json'];
+function childRows(opts: BenchOptions, threads: number, log: (s: string) => void): BenchRow[] {
+  const args = ['--import', 'tsx', __filename, '--threads', String(threads), '--backends', 'wasm', '--sizes', opts.sizes.join(','), '--no-torch', '--no-data', '--json'];
   if (!opts.source) args.push('--no-source');
   if (opts.quick) args.push('--quick');
-  const res = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (opts.busy) args.push('--busy');
+  const res = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, KIT_BENCH_BUSY_HELD: opts.busy ? '1' : '' } });
   if (res.status !== 0) {
     log(`skipped: wasm with ${threads} threads (${(res.stderr || res.error?.message || '').trim().split('\n').pop()})`);
     return [];
@@ -173,79 +150,85 @@ function threadedWasmRows(opts: Options, threads: number, log: (s: string) => vo
   return res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as BenchRow);
 }
 
-async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+/** Starts a busy loop on one core (the busy-neighbour case); returns it so it can be stopped by its pid. */
+function startBusyLoop(): ChildProcess {
+  const child = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  child.unref();
+  return child;
+}
+
+async function profileMain(flags: Flags, opts: BenchOptions, log: (s: string) => void): Promise<void> {
+  const info = await useBackend(opts.backends?.[0] ?? 'wasm', opts.threads);
+  const source = flags.model ? (await import('../lib/models')).loadSourceModel(flags.model) : null;
+  const model = source ? (await source).model : undefined;
+  const p = await profileStep(opts.sizes[0], model ? 5 : 20, model ? 2 : 10, model);
+  model?.dispose();
+  log(`${info.backend}, ${info.threads} thread(s), ${flags.model ?? `reference CNN, ${opts.sizes[0]} px`}, batch 32: ${p.msPerStep.toFixed(2)} ms per step (${((32 / p.msPerStep) * 1000).toFixed(0)} images/s); kernels ${p.kernelMsPerStep.toFixed(2)} ms; ${p.callsPerStep} kernel calls; load ${os.loadavg()[0].toFixed(1)}`);
+  for (const k of p.kernels.filter((k) => k.ms >= 0.05)) log(`${k.ms.toFixed(2).padStart(7)} ms  ${k.name} ${k.shapes}`);
+}
+
+async function main(flags: Flags): Promise<void> {
+  const opts = benchOptions(flags);
   const log = (s: string) => (opts.json ? console.error(s) : console.log(s));
-  const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
-  log(`bench on ${os.cpus().length} × ${cpuModel}, Node ${process.version}, tfjs ${tf.version_core}${opts.quick ? ' (quick)' : ''}`);
-  if (process.argv.includes('--kernels')) {
-    for (const c of await compareKernels()) {
-      log(`${c.kernel} (${c.shapes}): kit ${c.kitMs.toFixed(2)} ms, wasm's own ${c.wasmMs.toFixed(2)} ms CPU time (${(c.wasmMs / c.kitMs).toFixed(1)}×)`);
+  const busy = opts.busy && process.env.KIT_BENCH_BUSY_HELD !== '1' ? startBusyLoop() : null;
+  try {
+    log(`bench on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, tfjs ${tf.version_core}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${opts.quick ? ' (quick)' : ''}${opts.busy ? ', one core held by a busy loop' : ''}`);
+    if (flags.kernels) {
+      for (const c of await compareKernels()) log(`${c.kernel} (${c.shapes}): kit ${c.kitMs.toFixed(2)} ms, wasm's own ${c.wasmMs.toFixed(2)} ms CPU time (${(c.wasmMs / c.kitMs).toFixed(1)}×)`);
+      return;
     }
-    return;
+    if (flags.profile) return await profileMain(flags, opts, log);
+    await measure(opts, log);
+  } finally {
+    if (busy?.pid != null) process.kill(busy.pid);
   }
-  if (process.argv.includes('--profile')) {
-    const info = await useBackend(opts.backends?.[0] ?? 'wasm', opts.threads);
-    const size = opts.sizes[0];
-    const name = process.argv.find((a) => a.startsWith('--model='))?.split('=')[1];
-    const source = name ? (await import('../lib/models')).loadSourceModel(name) : null;
-    const model = source ? (await source).model : undefined;
-    const p = await profileStep(size, model ? 5 : 20, model ? 2 : 10, model);
-    model?.dispose();
-    log(`${info.backend}, ${info.threads} thread(s), ${name ?? `reference CNN, ${size} px`}, batch 32: ${p.msPerStep.toFixed(2)} ms per step (${((32 / p.msPerStep) * 1000).toFixed(0)} images/s); kernels ${p.kernelMsPerStep.toFixed(2)} ms`);
-    for (const k of p.kernels.filter((k) => k.ms >= 0.05)) log(`${k.ms.toFixed(2).padStart(7)} ms  ${k.name} ${k.shapes}`);
-    return;
-  }
-  // Threads must be chosen before wasm initialises, which availableBackends() does.
-  if (opts.threads != null && opts.threads > 1) await useBackend('wasm', opts.threads);
+}
+
+async function measure(opts: BenchOptions, log: (s: string) => void): Promise<void> {
+  // Threads are fixed when wasm initialises, which availableBackends() would do with the default.
+  if (opts.backends == null || opts.backends.includes('wasm')) await useBackend('wasm', opts.threads).catch(() => undefined);
   const available = await availableBackends();
-  const backends = (opts.backends ?? available).filter((b) => {
-    if (available.includes(b)) return true;
-    log(`skipped: backend ${b} (cannot load here)`);
-    return false;
-  });
+  const backends = (opts.backends ?? available).filter((b) => available.includes(b) || (log(`skipped: backend ${b} (cannot load here)`), false));
+  const defaultBackend: BackendName = available.includes('tensorflow') ? 'tensorflow' : 'wasm';
   const rows: BenchRow[] = [];
   const emit = (row: BenchRow) => {
     rows.push(row);
     if (opts.json) console.log(JSON.stringify(row));
-    else log(`  ${row.backend} ${row.model} ${row.imageSize} px: train ${fmt(row.trainImagesPerSec)}, infer ${fmt(row.inferImagesPerSec)} img/s`);
+    else log(`  ${row.backend} ${row.model} ${row.imageSize} px, ${row.threads ?? '?'} thread(s)${row.default ? ' (default)' : ''}: train ${row.trainImagesPerSec}, infer ${row.inferImagesPerSec} img/s`);
   };
+  const stamp = (row: BenchRow, backend: BackendName, threads: number): BenchRow => ({
+    ...row,
+    threads,
+    default: backend === defaultBackend && (backend !== 'wasm' || threads === defaultWasmThreads()),
+    ...(opts.busy ? { busy: true, note: [row.note, 'one core busy'].filter(Boolean).join('; ') } : {}),
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  });
   for (const backend of backends) {
-    const info = await useBackend(backend, opts.threads);
-    const threadNote = info.threads > 1 && backend === 'wasm' ? `${info.threads} threads` : undefined;
+    const info = await useBackend(backend, backend === 'wasm' ? opts.threads : undefined);
     const threads = backend === 'cpu' ? 1 : info.threads;
     for (const size of opts.sizes) {
-      if (backend === 'cpu' && size > 32) {
-        log(`skipped: cpu at ${size} px (≈ 50× slower than wasm; run with --backends=cpu --sizes=${size} to force)`);
-        if (opts.backends == null) continue;
+      if (backend === 'cpu' && size > 32 && opts.backends == null) {
+        log(`skipped: cpu at ${size} px (≈ 50× slower than wasm; run with --backends cpu --sizes ${size} to force)`);
+        continue;
       }
       const budget = budgetFor(backend, size, opts.quick);
       const model = buildReferenceCnn(size);
-      const note = backend === 'cpu' ? `${budget.images} images, ${budget.repeats} timed epoch` : threadNote;
-      emit({ ...(await benchModel(model, { backend, name: 'reference-cnn', batchSize: 32, budget, note })), threads });
+      const note = backend === 'cpu' ? `${budget.images} images, ${budget.repeats} timed epoch` : undefined;
+      emit(stamp(await benchModel(model, { backend, name: 'reference-cnn', batchSize: 32, budget, note }), backend, threads));
       model.dispose();
     }
-    if (opts.source && backend !== 'cpu') for (const row of await sourceModelRows(backend, opts.quick, log)) emit({ ...row, threads, note: row.note ?? threadNote });
-    if (backend === 'wasm' && opts.threadRows) for (const row of threadedWasmRows(opts, 2, log)) emit(row);
+    if (opts.source && backend !== 'cpu') for (const row of await sourceModelRows(backend, opts.quick, log)) emit(stamp(row, backend, threads));
+    if (backend === 'wasm') for (const t of opts.childThreads) for (const row of childRows(opts, t, log)) emit(row);
   }
-  if (opts.data) for (const row of await dataRows(log)) emit(row);
+  if (opts.data) for (const row of await dataRows(log)) emit({ ...row, loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) });
   if (opts.torch) {
     const torch = benchTorch(repoRoot(), opts.sizes);
     if (torch.skipped) log(`skipped: PyTorch reference (${torch.skipped})`);
-    for (const row of torch.rows) emit(row);
+    for (const row of torch.rows) emit({ ...row, ...(opts.busy ? { busy: true } : {}), loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100) });
   }
-  if (!opts.json) {
-    console.log('\n' + formatTable(rows));
-    const ratios = ratioLines(rows);
-    if (ratios.length) console.log('\n' + ratios.join('\n'));
-  } else {
-    for (const l of ratioLines(rows)) console.error(l);
-  }
+  if (!opts.json) log('\n' + formatTable(rows) + '\n');
+  for (const l of [...ratioLines(rows), ...busyLines(rows), ...targetLines(rows)]) log(l);
+  log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.stack : err);
-    process.exit(1);
-  });
-}
+if (require.main === module) void runCommand(BENCH_SPEC, process.argv.slice(2), (flags) => main(flags));

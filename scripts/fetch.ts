@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runCommand, UsageError, type CommandSpec } from './lib/cli';
 import { cacheDir } from '../lib/config';
-import { REMOTE_DATASETS, fetchDataset, type RemoteDataset } from '../lib/data/fetch';
+import { REMOTE_DATASETS, fetchDataset, knownDatasets, type RemoteDataset } from '../lib/data/fetch';
 import { PUBLISHED_BACKBONES, fetchBackbone, type BackboneSpec } from '../lib/models/published';
 import { verifyModelFolder } from '../lib/models/fetch-model';
 
@@ -22,7 +22,7 @@ export const SPEC = {
     from: { kind: 'string', arg: 'DIR', help: 'no network: take the artefacts from DIR (made by --out) and copy them into the cache / --out' },
     list: { kind: 'boolean', help: 'list what can be fetched, and from where' },
   },
-  positionals: { name: 'NAME', help: `backbones (${Object.keys(PUBLISHED_BACKBONES).join(', ')}) and datasets (${Object.keys(REMOTE_DATASETS).join(', ')})` },
+  positionals: { name: 'NAME', help: `backbones (${Object.keys(PUBLISHED_BACKBONES).join(', ')}) and datasets (${Object.keys(REMOTE_DATASETS).join(', ')}; your own: KIT_DATASETS, docs/data.md)` },
   epilog:
     'Examples:\n  npm run fetch -- mobilenet_v1 hymenoptera                 # into the cache\n' +
     '  npm run fetch -- mobilenet_v1 mobilenet_v2 hymenoptera --out /media/usb/kit   # a classroom folder\n' +
@@ -116,7 +116,7 @@ export function classroomNote(root: string): string {
 
 if (require.main === module) {
   void runCommand(SPEC, process.argv.slice(2), async (flags, names) => {
-    const reg = { backbones: PUBLISHED_BACKBONES, datasets: REMOTE_DATASETS };
+    const reg = { backbones: PUBLISHED_BACKBONES, datasets: knownDatasets() };
     if (flags.list) return void process.stdout.write(listText(reg) + '\n');
     if (names.length === 0) throw new UsageError('name at least one backbone or dataset (or --list)');
     if (flags.from && !fs.existsSync(flags.from)) throw new UsageError(`--from ${flags.from}: no such folder`);

@@ -1,7 +1,7 @@
 // lib/stats.ts: the seed/spread rule behind every claims table, checked against hand computations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimClose, claimGreater, claimWithin, differenceOfMeans, formatMeanStd, mean, standardError, std, verdictGreater } from '../lib/stats';
+import { claimClose, claimGreater, claimWithin, differenceOfMeans, formatMeanStd, mean, standardError, std, verdictGreater, claimObserved } from '../lib/stats';
 
 test('mean, sample std and standard error match a hand computation', () => {
   const x = [2, 4, 4, 4, 5, 5, 7, 9]; // mean 5, sum of squares 32 → sample variance 32/7
@@ -54,4 +54,12 @@ test('claims carry evidence as mean ± std and the rule in the note', () => {
   assert.equal(straddle.verdict, 'inconclusive');
   const close = claimClose({ claim: 'freeze ≈ cached-feature head', a: { label: 'freeze', values: [0.7, 0.71, 0.72] }, b: { label: 'cached', values: [0.7, 0.71, 0.72] }, tolerance: 0.02, paired: true });
   assert.equal(close.verdict, 'holds');
+});
+
+test('claimObserved: a deterministic check is decided by one run, with its own note, and refuses a non-boolean', () => {
+  const ok = claimObserved({ claim: 'same bytes', evidence: 'max |difference| 0', holds: true });
+  assert.deepEqual([ok.verdict, ok.seeds, ok.note], ['holds', 1, 'deterministic: one run decides']);
+  const no = claimObserved({ claim: 'α·β²·γ² ≈ 2', evidence: '2.5', holds: false, why: 'computed exactly (no randomness)' });
+  assert.deepEqual([no.verdict, no.note], ['does not hold', 'computed exactly (no randomness)']);
+  assert.throws(() => claimObserved({ claim: 'x', evidence: 'y', holds: 1 as unknown as boolean }), /holds must be true or false/);
 });

@@ -1,9 +1,16 @@
 // Public API of lib/backend: backend selection and the kit's wasm training kernels.
 import { registerWasmTrainingKernels } from './kernels';
+import { patchLayersForWasm } from './layers';
+import { patchEngineClone } from './engine';
 
 // The training kernels are registered as soon as the library loads, so plain `tf.setBackend('wasm')` trains too.
 registerWasmTrainingKernels();
+// …and tfjs-layers' batch norm and swish train fused on wasm (lib/backend/layers.ts; the same bits).
+patchLayersForWasm();
+// …and the engine's clones of saved tensors are cheap there (lib/backend/engine.ts).
+patchEngineClone();
 
 export * from './select';
+export { defaultWasmThreads } from './threads';
 export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, restoreWasmKernel } from './kernels';
 export { wasmDataBuffers, wasmHeapBytes } from './memory';

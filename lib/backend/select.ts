@@ -1,10 +1,10 @@
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels';
-import { simdKernels } from './simd';
-import { finishWasmThreads, prepareWasmThreads, threadsFromEnv } from './threads';
+import { setSimdThreads, simdKernels, simdThreads } from './simd';
+import { defaultWasmThreads, finishWasmThreads, prepareWasmThreads, threadsFromEnv } from './threads';
 
 /**
  * Backend selection: the native TensorFlow backend (optional package `tfjs-native`, an alias of
@@ -21,8 +21,9 @@ export interface InitBackendOptions {
   /** Force a backend (overrides KIT_BACKEND); an error if it cannot load. */
   backend?: BackendName;
   /**
-   * Threads for wasm (default 1, or KIT_WASM_THREADS). More than 1 is experimental under Node (see
-   * docs/backend.md) and only takes effect if wasm was not initialised yet; ignored by other backends.
+   * Threads for the kit's kernels on wasm (default: KIT_WASM_THREADS, else `defaultWasmThreads()`; see
+   * docs/backend.md). More than 1 needs the threaded wasm build, so it only takes effect if wasm was not
+   * initialised yet (single-threaded); ignored by other backends.
    */
   threads?: number;
   /** Print the one-line description once selected. */
@@ -96,6 +97,7 @@ function wasmInitialised(): boolean {
 }
 
 async function activate(name: BackendName, threads?: number): Promise<void> {
+  let wanted = 1;
   if (name === 'tensorflow' && !tryLoadNative()) {
     throw new Error(`backend "tensorflow" cannot load: ${nativeLoadError} (install the optional package tfjs-native)`);
   }
@@ -105,7 +107,7 @@ async function activate(name: BackendName, threads?: number): Promise<void> {
       wasmPathsSet = true;
     }
     registerWasmTrainingKernels();
-    const wanted = threads ?? threadsFromEnv() ?? 1;
+    wanted = threads ?? threadsFromEnv() ?? defaultWasmThreads();
     if (wanted > 1 && !wasmInitialised()) prepareWasmThreads(wanted);
   }
   if (name === 'cpu') {
@@ -121,6 +123,8 @@ async function activate(name: BackendName, threads?: number): Promise<void> {
   }
   if (!ok) throw new Error(`backend "${name}" failed to initialise (tf.setBackend returned false)`);
   await tf.ready();
+  // The kit's kernels use `wanted` threads where the heap is shared (else one: see simdThreads).
+  if (name === 'wasm') setSimdThreads(wanted);
   if (name === 'cpu') {
     const cpu = tf.backend() as unknown as { firstUse?: boolean };
     cpu.firstUse = false;
@@ -132,7 +136,7 @@ async function describeActive(name: BackendName, reason: string): Promise<Backen
   const cores = os.cpus().length;
   return {
     backend: name,
-    threads: name === 'wasm' ? getThreadsCount() : name === 'tensorflow' ? cores : 1,
+    threads: name === 'wasm' ? simdThreads(tf.backend() as BackendWasm) : name === 'tensorflow' ? cores : 1,
     tfjsVersion: tf.version_core,
     reason,
     simd,

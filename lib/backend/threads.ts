@@ -3,9 +3,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import type { Worker as WorkerThread, WorkerOptions } from 'worker_threads';
 
 /**
- * Multi-threaded wasm under Node — experimental, opt-in (`initBackend({threads: 2})` or KIT_WASM_THREADS=2).
+ * Threads for the kit's SIMD kernels (`initBackend({threads})` or KIT_WASM_THREADS). They need the wasm backend's
+ * heap to be shared memory, i.e. its threaded build; XNNPACK itself is kept at one thread there (its own pool
+ * waits for its slowest thread, which a busy core made 1.5× slower than one thread), while the kit's kernels split
+ * their work over the kit's own pool (lib/backend/simd/pool.ts).
  *
  * tfjs-backend-wasm ships a threaded SIMD build but refuses it under Node, for three reasons worked around
  * here, only while the backend initialises:
@@ -19,7 +23,7 @@ import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 export function prepareWasmThreads(threads: number): void {
   if (!(threads >= 2)) return;
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  setThreadsCount(threads);
+  setThreadsCount(xnnpackThreads());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-wasm-threads-'));
   const RealBlob = globalThis.Blob;
   const realCreate = URL.createObjectURL;
@@ -44,8 +48,16 @@ export function prepareWasmThreads(threads: number): void {
     if (!(blob instanceof TextBlob)) return realCreate(blob);
     const file = path.join(dir, `worker${count++}.js`);
     const prelude = mainPath ? `URL.createObjectURL=()=>${JSON.stringify(mainPath)};URL.revokeObjectURL=()=>{};\n` : '';
-    fs.writeFileSync(file, prelude + blob.kitText);
+    fs.writeFileSync(file, prelude + blob.kitText + (mainPath ? LAZY_PTHREAD_WORKER : ''));
     return file;
+  };
+  // The pool's workers need no loader flags of this process (e.g. tsx's --import, ≈ 0.3 s of CPU per worker).
+  const threadsModule = require('worker_threads') as { Worker: typeof WorkerThread };
+  const RealWorker = threadsModule.Worker;
+  threadsModule.Worker = class extends RealWorker {
+    constructor(file: string | URL, options: WorkerOptions = {}) {
+      super(file, { ...options, execArgv: [] });
+    }
   };
   const osModule = require('os') as typeof os;
   const realCpus = osModule.cpus;
@@ -57,6 +69,7 @@ export function prepareWasmThreads(threads: number): void {
     globalThis.Blob = RealBlob;
     URL.createObjectURL = realCreate;
     osModule.cpus = realCpus;
+    threadsModule.Worker = RealWorker;
     restore = null;
     // The 8 pool workers have read their scripts by the time the backend is ready.
     fs.rmSync(dir, { recursive: true, force: true });
@@ -65,11 +78,61 @@ export function prepareWasmThreads(threads: number): void {
 
 let restore: (() => void) | null = null;
 
+/**
+ * Appended to the emscripten pthread worker script: the threaded build starts a pool of 8 workers, and each compiles
+ * and instantiates the whole backend module (≈ 1.4 s of CPU and 150 MB per process here) — for nothing, as XNNPACK
+ * runs one thread and never starts a pthread. A lazy worker answers the 'load' message at once and loads for real
+ * only if a pthread is ever run on it (KIT_XNNPACK_THREADS > 1), holding that message until the module is up.
+ */
+const LAZY_PTHREAD_WORKER = `
+;(function () {
+  var original = self.onmessage, deferred = null, ready = false, queue = [];
+  self.startWorker = function (instance) {
+    Module = instance; ready = true;
+    var q = queue; queue = []; q.forEach(function (e) { original(e); });
+  };
+  self.onmessage = function (e) {
+    if (e.data.cmd === 'load' && deferred === null) { deferred = e; postMessage({ cmd: 'loaded' }); return; }
+    if (!ready) {
+      queue.push(e);
+      if (deferred) { var d = deferred; deferred = false; original(d); }
+      return;
+    }
+    original(e);
+  };
+})();
+`;
+
+/**
+ * Threads XNNPACK's own pool runs with in the threaded build: 1 (the kit's kernels use the kit's pool instead);
+ * KIT_XNNPACK_THREADS overrides it for experiments.
+ */
+export function xnnpackThreads(): number {
+  const n = Number(process.env.KIT_XNNPACK_THREADS ?? 1);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+/**
+ * The default number of threads for the kit's kernels on this machine (see docs/backend.md, "Threads", for the
+ * measurements behind it).
+ */
+export function defaultWasmThreads(): number {
+  return Math.max(1, Math.min(os.cpus().length, DEFAULT_MAX_THREADS));
+}
+
+/**
+ * The most threads used by default: 1. With one core busy on a loaded machine, 2 threads trained slower than 1 in
+ * 9 of 12 paired comparisons (0.80–0.95× on average per model; the MBConv source 7–20 % slower in every pair;
+ * docs/backend.md, session 3), and the rule is "never more than 5 % slower than one thread".
+ * KIT_WASM_THREADS=2 or initBackend({ threads: 2 }) opts in.
+ */
+export const DEFAULT_MAX_THREADS = 1;
+
 /** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
 export function finishWasmThreads(): void {
   if (restore == null) return;
   restore();
-  // The pool's idle worker threads must not keep Node (scripts, tests) alive once the main work is done.
+  // The emscripten pool's idle worker threads must not keep Node (scripts, tests) alive once the main work is done.
   const backend = tf.findBackend('wasm') as unknown as {
     wasm?: { PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] } };
   } | null;

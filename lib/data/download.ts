@@ -317,6 +317,7 @@ export async function downloadArtefact(spec: ArtefactSpec, opts: NetOptions & { 
     const verdict = await acceptPart(spec, part, expected);
     if ('failure' in verdict) {
       failures.push(`${name}: ${verdict.failure}${expected === pinned && pinned ? ` (the expected hash was pinned by an earlier download in ${spec.pinFile}; delete that file to re-pin)` : ''}`);
+      if (i + 1 < spec.locations.length) log(`download: ${spec.what}: ${failures.at(-1)}; trying the next location`);
       continue;
     }
     for (const other of spec.locations) fs.rmSync(partFor(spec.file, other.url), { force: true });

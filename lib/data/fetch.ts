@@ -12,40 +12,10 @@ import {
   type FetchProgress, type Location, type NetOptions,
 } from './download';
 
+import { knownDatasets, type RemoteDataset } from './remote-datasets';
+
 export { sha256File, type FetchProgress } from './download';
-
-/** A downloadable dataset: where it lives, how to check it, what it unpacks to. */
-export interface RemoteDataset {
-  /** Tried in order. */
-  locations: Location[];
-  /** Archive file name in the cache. */
-  archive: string;
-  /** SHA-256 of the archive when published (otherwise the first successful download pins it). */
-  sha256?: string;
-  /** Where `sha256` was published. */
-  sha256Source?: string;
-  /** Folder the archive unpacks to. */
-  folder: string;
-  /** Split folders the unpacked folder must contain. */
-  splits: string[];
-  description: string;
-}
-
-/** Datasets `fetchDataset` knows. */
-export const REMOTE_DATASETS: Record<string, RemoteDataset> = {
-  hymenoptera: {
-    description: "the ants/bees photos of PyTorch's transfer-learning tutorial (≈ 45 MB zip; about 120 training and 75 validation images per class, in the tutorial's words)",
-    locations: [
-      { label: 'PyTorch tutorial data', url: 'https://download.pytorch.org/tutorial/hymenoptera_data.zip' },
-      { label: 'Lightning Flash example data', url: 'https://pl-flash-data.s3.amazonaws.com/hymenoptera_data.zip' },
-    ],
-    archive: 'hymenoptera_data.zip',
-    sha256: 'fbc41b31d544714d18dd1230b1e2b455e1557766e13e67f9f5a7a23af7c02209',
-    sha256Source: 'pytorch/tutorials, .jenkins/download_data.py (the tutorial CI pins it)',
-    folder: 'hymenoptera_data',
-    splits: ['train', 'val'],
-  },
-};
+export { REMOTE_DATASETS, knownDatasets, readDatasetsFile, type RemoteDataset } from './remote-datasets';
 
 /** Options of `fetchDataset` (network options as in lib/data/download). */
 export interface FetchOptions extends NetOptions {
@@ -160,8 +130,13 @@ async function fromOfflineFolder(name: string, spec: RemoteDataset, from: string
  * Example: `const { splits } = await fetchDataset('hymenoptera'); await scanImageFolder(splits.train)`.
  */
 export async function fetchDataset(name: string, opts: FetchOptions = {}): Promise<FetchedDataset> {
-  const spec = opts.spec ?? REMOTE_DATASETS[name];
-  if (!spec) throw new Error(`fetchDataset: unknown dataset '${name}'; known: ${Object.keys(REMOTE_DATASETS).join(', ')}`);
+  const spec = opts.spec ?? knownDatasets()[name];
+  if (!spec) {
+    throw new Error(
+      `fetchDataset: unknown dataset '${name}'; known: ${Object.keys(knownDatasets()).join(', ')}. ` +
+        'An archive of your own: describe it in a JSON file and set KIT_DATASETS to its path (docs/data.md).',
+    );
+  }
   const dir = opts.dir ?? path.join(cacheDir(), 'datasets');
   const log = opts.log ?? ((m: string) => console.warn(m));
   const zipPath = path.join(dir, spec.archive);

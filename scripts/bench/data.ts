@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { QUICK } from '../../lib/config';
+import { isQuick } from '../../lib/config';
 import { Rng } from '../../lib/random';
 import { initBackend } from '../../lib/backend';
 import { ArrayDataset, ImageDataset } from '../../lib/data/dataset';
@@ -123,8 +123,8 @@ function median(xs: number[]): number {
  * worker threads, none (main thread) and two), and without augmentation. The feeds alternate epoch by epoch in one process, so machine load hits them alike.
  */
 export async function benchLoaderTraining(opts: { images?: number; rounds?: number; batchSize?: number; log?: (s: string) => void } = {}): Promise<DataTrainBenchRow[]> {
-  const images = opts.images ?? (QUICK ? 256 : 1024);
-  const rounds = Math.max(2, opts.rounds ?? (QUICK ? 2 : 4));
+  const images = opts.images ?? (isQuick() ? 256 : 1024);
+  const rounds = Math.max(2, opts.rounds ?? (isQuick() ? 2 : 4));
   const batchSize = opts.batchSize ?? 32;
   const log = opts.log ?? (() => undefined);
   await initBackend();
@@ -217,7 +217,7 @@ export async function benchLoaderTraining(opts: { images?: number; rounds?: numb
 /** Decoded + transformed images per second at 32, 64 and 224 px (JPEG files, prefetching DataLoader); `train` adds the loader→training rows. */
 export async function benchData(opts: { sizes?: number[]; images?: number; batchSize?: number; train?: boolean } = {}): Promise<Array<DataBenchRow | DataTrainBenchRow>> {
   const sizes = opts.sizes ?? [32, 64, 224];
-  const images = opts.images ?? (QUICK ? 64 : 256);
+  const images = opts.images ?? (isQuick() ? 64 : 256);
   const batchSize = opts.batchSize ?? 32;
   if (!tf.getBackend()) await tf.setBackend('cpu');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-bench-data-'));

@@ -5,7 +5,7 @@
  * compare), PX=32,64 (step sizes), STEPS=10 (steps per timing).
  */
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../../lib/backend';
+import { useBackend } from '../../lib/testing';
 import { setConv2DFilterGradMode, type FilterGradMode } from '../../lib/backend/kernels/conv2d_backprop_filter';
 import { cpuMs } from './kernels';
 import { buildReferenceCnn } from './reference';

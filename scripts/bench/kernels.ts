@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmTrainingKernels, restoreWasmKernel, useBackend } from '../../lib/backend';
+import { registerWasmTrainingKernels, restoreWasmKernel, useBackend } from '../../lib/testing';
 
 /** One comparison of a kit kernel with the wasm backend's own kernel it replaced. */
 export interface KernelComparison {

@@ -6,6 +6,8 @@ export interface StepProfile {
   msPerStep: number;
   kernelMsPerStep: number;
   kernels: { name: string; shapes: string; ms: number }[];
+  /** Kernel calls the engine makes per step (tf.profile's count; kernels a kit kernel calls inside it are not counted). */
+  callsPerStep: number;
 }
 
 /**
@@ -31,10 +33,12 @@ export async function profileStep(imageSize = 32, steps = 20, profiled = 10, giv
   await model.getWeights()[0].data();
   const msPerStep = (performance.now() - t) / steps;
   const sums = new Map<string, { name: string; shapes: string; ms: number }>();
+  let calls = 0;
   for (let r = 0; r < profiled; r++) {
     const info = await tf.profile(() => {
       step();
     });
+    calls += info.kernels.length;
     for (const k of info.kernels) {
       const shapes = JSON.stringify(k.inputShapes);
       const key = `${k.name} ${shapes}`;
@@ -47,5 +51,5 @@ export async function profileStep(imageSize = 32, steps = 20, profiled = 10, giv
   optimizer.dispose();
   if (!given) model.dispose();
   const kernels = [...sums.values()].sort((a, b) => b.ms - a.ms);
-  return { msPerStep, kernelMsPerStep: kernels.reduce((s, k) => s + k.ms, 0), kernels };
+  return { msPerStep, kernelMsPerStep: kernels.reduce((s, k) => s + k.ms, 0), kernels, callsPerStep: calls / profiled };
 }

@@ -16,4 +16,10 @@ export interface BenchRow {
   threads?: number;
   /** Anything worth knowing about the row (e.g. how few images a slow backend ran). */
   note?: string;
+  /** Whether this is what a user gets without setting anything (the backend initBackend picks, its default threads). */
+  default?: boolean;
+  /** Measured with one core held by a busy loop (`--busy`). */
+  busy?: boolean;
+  /** os.loadavg() (1, 5, 15 minutes) right after the row was measured. */
+  loadAverage?: number[];
 }

@@ -25,7 +25,7 @@ test('both SIMD builds exist, define no data segment, and load on the wasm backe
   for (const file of [plain, shared]) assert.ok(fs.existsSync(file), `${file} is built at install (npm run build)`);
   const kernels = simdKernels(tf.backend() as BackendWasm);
   assert.ok(kernels, 'the plain build instantiates on the backend memory');
-  assert.equal(typeof kernels.conv2dFilterGrad, 'function');
+  assert.equal(typeof kernels.conv2dFilterGradImages, 'function');
 });
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];

@@ -4,7 +4,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import AdmZip from 'adm-zip';
-import { fetchDataset, unzipSafe, REMOTE_DATASETS } from '../../lib/data/fetch';
+import { fetchDataset, unzipSafe, REMOTE_DATASETS, knownDatasets } from '../../lib/data/fetch';
 import { partFor } from '../../lib/data/download';
 import { listImageFolder } from '../../lib/data/folder';
 import { rmTmp, tmpDir, writeImage } from './helpers';
@@ -275,4 +275,63 @@ test('KIT_ONLY_HOSTS (a locked-down network): other hosts are skipped and named,
   } finally {
     delete process.env.KIT_ONLY_HOSTS;
   }
+});
+
+/** Runs `fn` with KIT_DATASETS naming a file that holds `content` (JSON text). */
+async function withDatasetsFile<T>(content: string, fn: (file: string) => Promise<T> | T): Promise<T> {
+  const file = path.join(dir, `datasets-${crypto.randomBytes(4).toString('hex')}.json`);
+  fs.writeFileSync(file, content);
+  process.env.KIT_DATASETS = file;
+  try {
+    return await fn(file);
+  } finally {
+    delete process.env.KIT_DATASETS;
+  }
+}
+
+test("KIT_DATASETS: an instructor's own archive is fetched by name — its locations in order, its SHA-256 checked", async () => {
+  hosts.files.set('/school/own.zip', zip);
+  const bad = Buffer.from(zip);
+  bad[bad.length >> 1] ^= 0xff; // a corrupt copy on the first location
+  hosts.files.set('/school/corrupt/own.zip', bad);
+  const entry = {
+    description: 'ants and bees, school copy',
+    locations: [
+      { label: 'old server', url: `${hosts.base}/bucket/school/corrupt/own.zip` },
+      { label: 'school server', url: `${hosts.base}/moved/school/own.zip` },
+    ],
+    archive: 'own.zip',
+    sha256: sha.toUpperCase(),
+    folder: 'hymenoptera_data',
+  };
+  const logs: string[] = [];
+  await withDatasetsFile(JSON.stringify({ 'ants-bees-school': entry }), async (file) => {
+    assert.deepEqual(Object.keys(knownDatasets()), ['hymenoptera', 'ants-bees-school']);
+    assert.equal(knownDatasets()['ants-bees-school'].sha256Source, `KIT_DATASETS=${file}, dataset 'ants-bees-school'`);
+    const got = await fetchDataset('ants-bees-school', { ...quiet, log: (m) => logs.push(m), dir: path.join(dir, 'own') });
+    assert.equal(got.sha256, sha);
+    assert.deepEqual(Object.keys(got.splits), ['train', 'val'], "splits default to ['train', 'val']");
+    assert.deepEqual((await listImageFolder(got.splits.val)).classes, ['ants', 'bees']);
+  });
+  assert.match(logs.join('\n'), /1\. old server — .*checksum mismatch: SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64} \(download deleted\)/);
+  await assert.rejects(fetchDataset('ants-bees-school', { ...quiet, dir: path.join(dir, 'own2') }), /unknown dataset 'ants-bees-school'; known: hymenoptera\. .*KIT_DATASETS/);
+});
+
+test('KIT_DATASETS: a broken file or entry is an error naming the file, the dataset and the fix', async () => {
+  const loc = [{ label: 'school', url: 'https://school.example/x.zip' }];
+  const cases: Array<[unknown, RegExp]> = [
+    [{ hymenoptera: { locations: loc, archive: 'x.zip', folder: 'x' } }, /'hymenoptera' is a built-in dataset; give yours another name/],
+    [{ mine: { archive: 'x.zip', folder: 'x' } }, /dataset 'mine': needs 'locations'/],
+    [{ mine: { locations: [{ label: 'school', url: 'ftp://x/x.zip' }], archive: 'x.zip', folder: 'x' } }, /dataset 'mine': locations\[0\] needs a 'label' and an http\(s\) 'url'/],
+    [{ mine: { locations: loc, archive: '../x.zip', folder: 'x' } }, /dataset 'mine': needs 'archive': the zip's file name in the cache \(no folders\)/],
+    [{ mine: { locations: loc, archive: 'x.zip', folder: '..' } }, /dataset 'mine': needs 'folder'/],
+    [{ mine: { locations: loc, archive: 'x.zip', folder: 'x', sha256: 'abc' } }, /dataset 'mine': 'sha256' must be 64 hex digits/],
+    [{ mine: { locations: loc, archive: 'x.zip', folder: 'x', splits: ['a/b'] } }, /dataset 'mine': 'splits' must list/],
+  ];
+  for (const [content, re] of cases) {
+    await withDatasetsFile(JSON.stringify(content), (file) => {
+      assert.throws(() => knownDatasets(), (e: Error) => e.message.startsWith(`KIT_DATASETS=${file}`) && re.test(e.message));
+    });
+  }
+  await withDatasetsFile('{ "mine": ', (file) => assert.throws(() => knownDatasets(), new RegExp(`KIT_DATASETS=${file}: cannot read it as JSON .*unset KIT_DATASETS`)));
 });

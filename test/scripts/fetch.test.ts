@@ -95,3 +95,17 @@ test('--list names every location in the order tried; usage mistakes exit 2 (no 
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown name resnet9000; known: mobilenet_v2, mobilenet_v1, mobilenet_v1_025, hymenoptera/);
 });
+
+test('KIT_DATASETS: the command lists and knows an archive of your own; a broken file is an error naming it', () => {
+  const tsx = path.join(repoRoot(), 'node_modules', '.bin', 'tsx');
+  const file = path.join(dir, 'own-datasets.json');
+  const run = (args: string[]) => spawnSync(tsx, ['scripts/fetch.ts', ...args], { cwd: repoRoot(), encoding: 'utf8', env: { ...process.env, KIT_MIRROR: '', KIT_FETCH_FROM: '', KIT_DATASETS: file } });
+  fs.writeFileSync(file, JSON.stringify({ 'school-photos': { locations: [{ label: 'school server', url: 'https://files.school.example/photos.zip' }], archive: 'photos.zip', folder: 'photos', sha256: 'ab'.repeat(32) } }));
+  const list = run(['--list']);
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /school-photos \(dataset\): photos\.zip \(KIT_DATASETS=.*own-datasets\.json, dataset 'school-photos'\); SHA-256 abababababababab… from KIT_DATASETS=.*\n {2}1\. school server https:\/\/files\.school\.example\/photos\.zip/);
+  fs.writeFileSync(file, JSON.stringify({ 'school-photos': { locations: [], archive: 'photos.zip', folder: 'photos' } }));
+  const broken = run(['--list']);
+  assert.notEqual(broken.status, 0);
+  assert.match(broken.stderr, /KIT_DATASETS=.*own-datasets\.json, dataset 'school-photos': needs 'locations'/);
+});

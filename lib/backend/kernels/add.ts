@@ -24,7 +24,7 @@ export const addConfig: tf.KernelConfig = {
     const simd = bias ? simdKernels(backend) : null;
     if (simd == null) return originalWasmKernel(tf.Add).kernelFunc(args);
     const out = backend.makeOutput(a.shape, 'float32');
-    simd.addBias(heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), rows, c);
+    simd.split('addBiasRows', rows, c * 2, [heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), c]);
     return out;
   },
 };

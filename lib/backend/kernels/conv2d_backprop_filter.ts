@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, simdKernels } from '../simd';
+import { chunkCount, heapOffset, simdKernels, simdThreads } from '../simd';
 import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
+/** h, w, ci, oh, ow, co, fh, fw, pt, pl of conv2dFilterGradImages. */
+type Geometry = [number, number, number, number, number, number, number, number, number, number];
 
 /**
  * Which formulation the kernel uses: 'auto' (by shape, see `pickMode`), or one forced (tests, benchmarks):
@@ -81,18 +83,45 @@ function pickMode(info: Conv2DInfo, backend: BackendWasm): FilterGradMode {
 /**
  * Stride 1 on the kit's SIMD kernel (lib/backend/simd/assembly): straight from x and dy where they lie, no
  * patch matrix and no XNNPACK operator (whose packing of a long dy alone cost more than the kernel does).
+ *
+ * One thread adds each image's partial sums P_b into the result in turn. On several threads the images are
+ * shared out (the kernel keeps one image's x and dy in cache for all taps): each P_b goes to a scratch slot of its
+ * own, then `sumImages` adds the slots in image order, element by element — the same additions in the same order,
+ * so the result is the one-thread result bit for bit.
  */
 function simdFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
   const simd = simdKernels(backend);
   if (simd == null) throw new Error('Conv2DBackpropFilter (wasm): the SIMD kernels are not loaded');
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
-  const out = backend.makeOutput([info.filterHeight, info.filterWidth, ci, co], 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
-  simd.conv2dFilterGrad(
-    heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
-    n, h, w, ci, oh, ow, co,
-    info.filterHeight, info.filterWidth, info.padInfo.top, info.padInfo.left,
-  );
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const size = fh * fw * ci * co;
+  const perImage = oh * ow * size;
+  // A 1×1 filter without padding: each image's pixels as one row (the same sums in the same order, longer runs).
+  const flat = fh === 1 && fw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 && oh === h && ow === w;
+  const [gh, gw] = flat ? [1, h * w] : [h, w];
+  const geometry = [gh, gw, ci, flat ? 1 : oh, flat ? h * w : ow, co, fh, fw, info.padInfo.top, info.padInfo.left];
+  // Rows of dy per block: the block's rows of x and dy (≈ 48 KB) stay in cache for every tap (see the kernel).
+  const block = Math.max(1, Math.floor(49152 / ((geometry[4] * co + geometry[1] * ci) * 4)));
+  const out = backend.makeOutput([fh, fw, ci, co], 'float32');
+  const single = chunkCount(n, perImage, simdThreads(backend)) <= 1;
+  // One thread: P_b is built in a scratch buffer and added into out image by image; several: each in its own slot.
+  const scratch = backend.makeOutput([single ? size : n * size], 'float32');
+  try {
+    const [xo, dyo, so] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, scratch)];
+    if (single) {
+      (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+      simd.conv2dFilterGradImages(0, n, xo, dyo, heapOffset(backend, out), 0, so, block, ...(geometry as Geometry));
+    } else {
+      const slot = size * 4;
+      simd.split('conv2dFilterGradImages', n, perImage, [xo, dyo, so, slot, 0, block, ...geometry]);
+      simd.split('sumImages', Math.ceil(size / 16), 16 * n, [so, heapOffset(backend, out), slot, n, size]);
+    }
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
   return out;
 }
 

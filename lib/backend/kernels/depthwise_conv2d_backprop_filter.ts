@@ -76,7 +76,11 @@ function depthwiseFilterGradSimd(
   const out = backend.makeOutput(filterShape, 'float32');
   try {
     (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
-    simd.depthwiseFilterGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, acc), heapOffset(backend, out), n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, top, left);
+    // Split by groups of 4 channels: each group's sums run over every pixel in the same order on any thread.
+    simd.split('depthwiseFilterGradChannels', c / 4, n * oh * ow * fh * fw * 4, [
+      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, acc), heapOffset(backend, out),
+      n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, top, left,
+    ]);
   } finally {
     backend.disposeData(acc.dataId);
   }

@@ -1,12 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernelsFor } from '../simd';
 import { depthwiseGeometry, runProgram } from './compose';
+import { depthwiseMode, depthwiseSizeFits } from './depthwise_conv2d';
 
 /**
  * DepthwiseConv2dNativeBackpropInput for wasm (missing from the backend).
  *
  * dx[n, h, w, c] = Σ_{i,j,m} dy[n, y, x, c·M + m] · W[i, j, c, m] with h = y·s + i·d − pt is a depthwise
  * convolution of dy (dilated with s − 1 zeros when s > 1) over C·M channels by the spatially flipped filter
- * [fh, fw, C·M, 1], dilation d, stride 1; with M > 1 the output is summed over m.
+ * [fh, fw, C·M, 1], dilation d, stride 1; with M > 1 the output is summed over m. With M = 1, c % 4 = 0, float32
+ * and a filter size whose tap order the kit matches (depthwiseSizeFits), the kit's SIMD kernel computes that sum
+ * directly (`depthwiseInputGradRows`: no dilated copy, no flipped filter, the zero terms skipped), adding the same
+ * products in the same order: bit for bit the same, on the kit's threads.
  */
 export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropInput,
@@ -19,6 +25,16 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
       'DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape as [number, number, number, number], dy.shape,
       { strides, dilations, pad, dimRoundingMode },
     );
+    const float = dy.dtype === 'float32' && filter.dtype === 'float32';
+    const simd = float && m === 1 && c % 4 === 0 && depthwiseSizeFits(fh, fw) ? simdKernelsFor(backend as BackendWasm, depthwiseMode()) : null;
+    if (simd) {
+      const b = backend as BackendWasm;
+      const out = b.makeOutput([n, h, w, c], 'float32');
+      simd.split('depthwiseInputGradRows', n * h, w * c * fh * fw, [
+        heapOffset(b, dy), heapOffset(b, filter), heapOffset(b, out), h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, info.padInfo.top, info.padInfo.left,
+      ]);
+      return out;
+    }
     return runProgram(backend, (p) => {
       const flipped = p.reshape(p.run('Reverse', { x: filter }, { dims: [0, 1] }), [fh, fw, c * m, 1]);
       const dyd = p.dilate(dy, [sh, sw]);

@@ -4,7 +4,8 @@ import { REPLACED_WASM_KERNELS } from './compose';
 import { tileConfig } from './tile';
 import { maxPoolGradConfig } from './max_pool_grad';
 import { addConfig } from './add';
-import { conv2DConfig } from './conv2d';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d';
+import { depthwiseConv2dNativeConfig } from './depthwise_conv2d';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise_conv2d_backprop_filter';
@@ -13,10 +14,18 @@ import { sumConfig } from './sum';
 import { meanConfig } from './mean';
 import { identityConfig } from './identity';
 import { castConfig } from './cast';
+import { multiplyConfig } from './multiply';
+import { fusedBatchNormConfig } from './batch_norm';
+import { registerWasmGradients } from './gradients';
+import {
+  kitBatchNormFinishDxConfig, kitBatchNormGradConfig, kitChannelSumConfig, kitReluGradConfig, kitSigmoidGradConfig, kitSquareGradConfig, kitSwishGradConfig,
+} from './fused_grads';
 
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2DConfig,
+  fusedConv2DConfig,
+  depthwiseConv2dNativeConfig,
   addConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
@@ -28,6 +37,15 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   meanConfig,
   identityConfig,
   castConfig,
+  multiplyConfig,
+  fusedBatchNormConfig,
+  kitSigmoidGradConfig,
+  kitSquareGradConfig,
+  kitReluGradConfig,
+  kitBatchNormGradConfig,
+  kitChannelSumConfig,
+  kitBatchNormFinishDxConfig,
+  kitSwishGradConfig,
 ];
 
 
@@ -35,6 +53,7 @@ export { REPLACED_WASM_KERNELS };
 
 /** Registers (or re-registers) the kit's wasm training kernels; safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
+  registerWasmGradients();
   for (const config of WASM_TRAINING_KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
     if (existing != null && existing.kernelFunc === config.kernelFunc) continue;

@@ -47,7 +47,9 @@ export const maxPoolGradConfig: tf.KernelConfig = {
     if (simd) {
       if (info.outHeight * 2 !== info.inHeight || info.outWidth * 2 !== info.inWidth) dx.fill(0);
       const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
-      simd.maxPoolGrad2x2(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth);
+      simd.split('maxPoolGrad2x2Rows', batchSize * outHeight, outWidth * inChannels * 4, [
+        heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), inHeight, inWidth, inChannels, outHeight, outWidth,
+      ]);
     } else if (tiled && inside) {
       maxPoolGrad2x2(xv, dyv, dx, info);
     } else {

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { repoRoot } from '../../config';
+import { KernelPool, type RangeKernel, type SplitKernel } from './pool';
 
 /**
  * The kit's own WebAssembly SIMD kernels (source: ./assembly/kernels.ts, AssemblyScript; compiled by
@@ -13,22 +14,57 @@ import { repoRoot } from '../../config';
  * same, with one warning.
  */
 export interface SimdKernels {
-  /** See assembly/kernels.ts. All pointers are byte offsets; `out` must be zero. */
-  conv2dFilterGrad(
-    x: number, dy: number, out: number,
-    n: number, h: number, w: number, ci: number,
-    oh: number, ow: number, co: number,
+  // See assembly/kernels.ts. All pointers are byte offsets into the wasm heap; (lo, hi) is a range of work units.
+  conv2dRows(
+    lo: number, hi: number, xp: number, w: number, bias: number, out: number,
+    hp: number, wp: number, ci: number, co: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, act: number,
+  ): void;
+  conv2dFilterGradImages(
+    lo: number, hi: number, x: number, dy: number, out: number, slot: number, acc: number, block: number,
+    h: number, w: number, ci: number, oh: number, ow: number, co: number,
     fh: number, fw: number, pt: number, pl: number,
   ): void;
-  conv2dValid(xp: number, w: number, out: number, n: number, hp: number, wp: number, ci: number, co: number, fh: number, fw: number): void;
-  sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
-  addBias(x: number, bias: number, out: number, rows: number, c: number): void;
-  depthwiseFilterGrad(
-    x: number, dy: number, acc: number, out: number,
+  conv2dTransposeRows(
+    lo: number, hi: number, dyp: number, wt: number, out: number, h: number, w: number, ci: number, oh: number, owp: number, co: number,
+    fh: number, fw: number, sh: number, sw: number, pt: number, pl: number, padL: number,
+  ): void;
+  sumImages(lo: number, hi: number, src: number, out: number, slot: number, count: number, size: number): void;
+  maxPoolGrad2x2Rows(lo: number, hi: number, x: number, dy: number, dx: number, h: number, w: number, c: number, oh: number, ow: number): void;
+  depthwiseFilterGradChannels(
+    lo: number, hi: number, x: number, dy: number, acc: number, out: number,
     n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
   ): void;
-  maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
+  depthwiseConvRows(
+    lo: number, hi: number, x: number, w: number, out: number,
+    h: number, wd: number, c: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+  ): void;
+  depthwiseInputGradRows(
+    lo: number, hi: number, dy: number, w: number, dx: number,
+    h: number, wd: number, c: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number,
+  ): void;
+  sigmoidGrad(lo: number, hi: number, dy: number, y: number, dx: number, size: number): void;
+  reluGrad(lo: number, hi: number, dy: number, x: number, dx: number, size: number): void;
+  squareGrad(lo: number, hi: number, dy: number, x: number, dx: number, size: number): void;
+  batchNormGrad(
+    lo: number, hi: number, x: number, dy: number, mean: number, scale: number, r: number, m: number, nr: number,
+    dx: number, acc: number, oMean: number, oVar: number, oScale: number, oOffset: number, rows: number, c: number,
+  ): void;
+  batchNormRows(lo: number, hi: number, x: number, mean: number, scale: number, offset: number, nf: number, out: number, c: number): void;
+  channelSum(lo: number, hi: number, x: number, mean: number, k: number, acc: number, out: number, rows: number, c: number, kind: number, scale: number): void;
+  batchNormFinishDx(lo: number, hi: number, x: number, mean: number, ds: number, dm: number, dx: number, c: number): void;
+  swishGrad(lo: number, hi: number, dy: number, x: number, s: number, dx: number, size: number): void;
+  sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
+  addBiasRows(lo: number, hi: number, x: number, bias: number, out: number, c: number): void;
+  /**
+   * Runs the split kernel `kernel` over `units` work units (`work` multiply-adds or element operations each) with
+   * `args` after (lo, hi): on the calling thread, or in chunks on the kit's thread pool when it has more than one
+   * thread and the job is large enough to pay for it. The result is the same bit for bit either way.
+   */
+  split(kernel: SplitKernel, units: number, work: number, args: number[]): void;
 }
 
 /** Where the compiled modules live (plain and shared-memory builds). */
@@ -47,23 +83,50 @@ interface WebAssemblyApi {
 }
 const WebAssemblyJs = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-let cache: { memory: WasmMemory; kernels: SimdKernels | null } | null = null;
+interface Loaded {
+  memory: WasmMemory;
+  kernels: SimdKernels | null;
+  module: object | null;
+  exports: Record<string, unknown> | null;
+  pool: KernelPool | null;
+}
+let cache: Loaded | null = null;
 let warned = false;
+let threads = 1;
 
-/** The SIMD kernels bound to `backend`'s heap, or null when turned off or unavailable. */
-export function simdKernels(backend: BackendWasm): SimdKernels | null {
-  if (process.env.KIT_SIMD === '0') return null;
+/**
+ * Sets how many threads the kit's SIMD kernels compute with (the caller and threads − 1 workers). More than one
+ * needs the wasm backend's shared heap (its threaded build); on an unshared heap the kernels stay on one thread.
+ */
+export function setSimdThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setSimdThreads: expected a whole number ≥ 1, got ${n}`);
+  threads = n;
+}
+
+/** Threads the kit's SIMD kernels compute with on `backend` (1 unless its heap is shared). */
+export function simdThreads(backend: BackendWasm): number {
+  return threads > 1 && isShared(heapMemory(backend)) ? threads : 1;
+}
+
+function heapMemory(backend: BackendWasm): WasmMemory | null {
   // The threaded build creates its (shared) memory in JavaScript; the plain build exports its own.
   const wasm = (backend as unknown as { wasm: { wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } } }).wasm;
-  const memory = wasm.wasmMemory ?? wasm.asm?.memory;
-  if (memory == null) return null;
-  if (cache != null && cache.memory === memory) return cache.kernels;
-  let kernels: SimdKernels | null = null;
-  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const file = shared ? simdBuildFiles().shared : simdBuildFiles().plain;
+  return wasm.wasmMemory ?? wasm.asm?.memory ?? null;
+}
+
+function isShared(memory: WasmMemory | null): boolean {
+  return memory != null && typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+function load(memory: WasmMemory): Loaded {
+  const file = isShared(memory) ? simdBuildFiles().shared : simdBuildFiles().plain;
   try {
     const module = new WebAssemblyJs.Module(fs.readFileSync(file));
-    kernels = new WebAssemblyJs.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+    const own = new WebAssemblyJs.Instance(module, { env: { memory } }).exports as Record<string, unknown>;
+    const loaded: Loaded = { memory, kernels: null, module, exports: own, pool: null };
+    const split = (kernel: SplitKernel, units: number, work: number, args: number[]) => runSplit(loaded, kernel, units, work, args);
+    loaded.kernels = { ...(own as unknown as SimdKernels), split };
+    return loaded;
   } catch (err) {
     if (!warned) {
       warned = true;
@@ -72,21 +135,78 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
           'training uses the slower JavaScript kernels. `npm run build` compiles it.',
       );
     }
+    return { memory, kernels: null, module: null, exports: null, pool: null };
   }
-  cache = { memory, kernels };
-  return kernels;
+}
+
+/** The SIMD kernels bound to `backend`'s heap, or null when turned off or unavailable. */
+export function simdKernels(backend: BackendWasm): SimdKernels | null {
+  if (process.env.KIT_SIMD === '0') return null;
+  const memory = heapMemory(backend);
+  if (memory == null) return null;
+  if (cache == null || cache.memory !== memory) {
+    void cache?.pool?.close();
+    cache = load(memory);
+  }
+  return cache.kernels;
+}
+
+/** How work is cut into chunks for the pool (see chunkCount). */
+export interface SplitPolicy {
+  /** Work (multiply-adds or element operations) below which a chunk costs more to hand out than it saves. */
+  minChunkWork: number;
+  /** Chunks per thread: many small chunks let the other threads finish the work of one that was descheduled. */
+  chunksPerThread: number;
+  /** Run jobs on the caller alone for a while when the workers stopped paying (see KernelPool.useful). */
+  judge: boolean;
+}
+/** The default split policy (measured: see docs/backend.md, "Threads"). */
+export const SPLIT_POLICY: Readonly<SplitPolicy> = { minChunkWork: 250_000, chunksPerThread: 8, judge: true };
+let policy: SplitPolicy = { ...SPLIT_POLICY };
+
+/** Replaces the split policy (tests force tiny chunks, benchmarks try others); returns the previous one. */
+export function setSplitPolicy(next: Partial<SplitPolicy>): SplitPolicy {
+  const old = policy;
+  policy = { ...policy, ...next };
+  return old;
+}
+
+/** How many chunks `units` units of `work` each are cut into on `size` threads (1 = run on the caller). */
+export function chunkCount(units: number, work: number, size: number): number {
+  if (size <= 1) return 1;
+  return Math.max(1, Math.min(units, size * policy.chunksPerThread, Math.floor((units * work) / policy.minChunkWork)));
+}
+
+/** Jobs the kit's thread pool has run on the current heap (tests check that the threaded paths ran). */
+export function simdPoolJobs(): number {
+  return cache?.pool?.jobs ?? 0;
+}
+
+function runSplit(loaded: Loaded, kernel: SplitKernel, units: number, work: number, args: number[]): void {
+  if (units <= 0) return;
+  const size = threads > 1 && isShared(loaded.memory) ? threads : 1;
+  const chunks = chunkCount(units, work, size);
+  if (chunks <= 1 || (loaded.pool != null && loaded.pool.size === size && !loaded.pool.useful(policy.judge))) {
+    (loaded.exports![kernel] as RangeKernel)(0, units, ...args);
+    return;
+  }
+  if (loaded.pool == null || loaded.pool.size !== size) {
+    void loaded.pool?.close();
+    loaded.pool = new KernelPool(loaded.module!, loaded.memory, loaded.exports!, size - 1);
+  }
+  loaded.pool.run(kernel, units, Math.ceil(units / chunks), args);
 }
 
 /**
  * How a kernel that has both a SIMD and an XNNPACK implementation chooses (tests and benchmarks force one):
- * 'auto' = the SIMD kernel on a 1-thread backend (XNNPACK's threads beat one core when the backend has them),
- * 'simd' = the SIMD kernel wherever it applies, 'xnnpack' = never the SIMD kernel.
+ * 'auto' and 'simd' = the SIMD kernel wherever it applies (it equals XNNPACK's bit for bit where both exist, and
+ * runs on the kit's threads), 'xnnpack' = never the SIMD kernel.
  */
 export type SimdOrXnnpack = 'auto' | 'simd' | 'xnnpack';
 
 /** The SIMD kernels if `mode` lets this kernel use them on `backend` (see SimdOrXnnpack), else null. */
 export function simdKernelsFor(backend: BackendWasm, mode: SimdOrXnnpack): SimdKernels | null {
-  if (mode === 'xnnpack' || (mode === 'auto' && getThreadsCount() > 1)) return null;
+  if (mode === 'xnnpack') return null;
   return simdKernels(backend);
 }
 
