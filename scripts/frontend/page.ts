@@ -150,3 +150,19 @@ export async function waitPlotsDrawn(page: Page, timeoutMs: number): Promise<[nu
   }
   return last;
 }
+
+/** File → Close and Halt without closing the tab: the notebook's kernel is shut down (its session deleted). */
+export async function halt(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise<void>((resolve) => (window as any).Jupyter.notebook.session.delete(() => resolve(), () => resolve())));
+}
+
+/** Selects cell `index` and picks Cell → Run All Below (this cell and every one after it); returns seconds taken. */
+export async function runAllBelow(page: Page, index: number, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  await page.evaluate((i) => { const nb = (window as any).Jupyter.notebook; nb.select(i); nb.command_mode(); }, index);
+  await page.click('#celllink');
+  await page.click('#run_all_cells_below > a');
+  await page.waitForFunction((i) => (window as any).Jupyter.notebook.get_cell(i).element[0].classList.contains('running'), index, { timeout: 30_000 }).catch(() => undefined);
+  await waitIdle(page, timeoutMs);
+  return (Date.now() - started) / 1000;
+}

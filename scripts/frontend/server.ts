@@ -84,6 +84,31 @@ export class NotebookServer {
     return `http://127.0.0.1:${this.port}/${rel}${rel.includes('?') ? '&' : '?'}token=${this.token}`;
   }
 
+  /**
+   * Resident memory (MB) of the processes the server started — its kernels, or only the one with `kernelId` (its
+   * connection file is named after it) — summed; 0 when none run (Linux /proc).
+   */
+  kernelsRssMB(kernelId?: string): number {
+    const pid = this.proc?.pid;
+    if (!pid || !fs.existsSync('/proc/self/status')) return 0;
+    const parent = new Map<number, number>();
+    for (const e of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try { parent.set(Number(e), Number(fs.readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1])); } catch { /* gone */ }
+    }
+    const under = (p: number): boolean => { for (let q = parent.get(p); q; q = parent.get(q)) if (q === pid) return true; return false; };
+    const mine = (p: number): boolean => {
+      if (!kernelId) return true;
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`kernel-${kernelId}.json`); } catch { return false; }
+    };
+    let kb = 0;
+    for (const p of parent.keys()) {
+      if (!under(p) || !mine(p)) continue;
+      try { kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+    }
+    return kb / 1024;
+  }
+
   /** Stops the server and its kernels (SIGTERM, then SIGKILL for the whole process group). */
   async stop(): Promise<void> {
     const p = this.proc;

@@ -23,7 +23,7 @@ test('devcontainer.json parses and runs the shared setup; every engine names the
   assert.ok(deps.includes('jupyterlab=4') && deps.includes(`nodejs=${node}`) && deps.includes('plotly>=6.1'), deps.join(' '));
   assert.match(env, /^channels:\n {2}- conda-forge$/m);
   assert.match(read('Dockerfile'), new RegExp(`'nodejs=${node}'`));
-  assert.match(read('.ci/run'), new RegExp(`KIT_CI_NODES-${node}\\b`), 'CI runs the whole suite on that line');
+  assert.match(read('.ci/run'), new RegExp(`KIT_CI_NODES_QUICK-${node}\\b`), 'CI installs and runs the quick notebooks and Stop tests on that line');
   const engines = JSON.parse(read('package.json')).engines.node as string;
   assert.match(engines, new RegExp(`\\^${node}\\.`), `engines (${engines}) names Node ${node}`);
 });
