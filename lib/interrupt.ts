@@ -30,6 +30,8 @@ interface Running {
 
 const running: Running[] = [];
 let requested = false;
+/** From the signal until the outermost loop has ended: the cell is over, so nothing should draw for it any more. */
+let stopping = false;
 let last: InterruptRecord | null = null;
 let lastYield = 0;
 /** Yield to the event loop at least this often (ms) inside a loop. */
@@ -43,8 +45,12 @@ function onSigint(): void {
     process.exit(130);
   }
   requested = true;
+  stopping = true;
+  // Name what the student called (the outermost loop), and where inside it the stop landed.
+  const outer = running[0];
+  const at = top === outer ? top.where() : `in ${top.what} ${top.where()}`;
   // Written now, while the interrupted cell is still the current one (tslab ends it right after this handler).
-  process.stdout.write(`Interrupt received: ${top.what} stops ${top.where()}; its partial result is in kit.lastInterrupt().partial\n`);
+  process.stdout.write(`Interrupt received: ${outer.what} stops ${at}; its partial result is in kit.lastInterrupt().partial\n`);
 }
 
 /**
@@ -54,6 +60,7 @@ function onSigint(): void {
 export async function interruptible<T>(what: string, where: () => string, fn: () => Promise<T>): Promise<T> {
   if (running.length === 0) {
     requested = false;
+    stopping = false;
     process.on('SIGINT', onSigint);
   }
   running.push({ what, where });
@@ -64,6 +71,7 @@ export async function interruptible<T>(what: string, where: () => string, fn: ()
     if (running.length === 0) {
       process.removeListener('SIGINT', onSigint);
       requested = false;
+      stopping = false;
     }
   }
 }
@@ -93,5 +101,10 @@ export function lastInterrupt(): InterruptRecord | null {
 
 /** Simulates the signal for tests: as if SIGINT had arrived while a loop ran. */
 export function requestInterrupt(): void {
-  if (running.length > 0) requested = true;
+  if (running.length > 0) requested = stopping = true;
+}
+
+/** True from an interrupt until the interrupted loop has ended (progress bars stop drawing: the cell is over). */
+export function interruptArrived(): boolean {
+  return stopping;
 }

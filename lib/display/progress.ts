@@ -2,6 +2,7 @@
  * A progress bar that redraws in place: in a notebook through display_id + update_display_data (throttled),
  * on a terminal with `\r`. Shows done/total, elapsed, rate, ETA and custom fields (epoch, loss, …).
  */
+import { interruptArrived } from '../interrupt';
 import { DisplayChannel, MimeBundle, escapeHtml, getDisplayChannel, newDisplayId } from './channel';
 
 export interface ProgressOptions {
@@ -125,6 +126,7 @@ export class ProgressBar {
   }
 
   private draw(t: number): void {
+    if (interruptArrived()) return; // Stop ended the cell: a draw now would land in the next one
     this.lastDraw = t;
     this.pending = false;
     if (this.channel.rich) {

@@ -1,6 +1,8 @@
 // lib/display: each helper sends the right MIME bundle to a fake display channel (as tslab's would receive it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { interruptible } from '../../lib/interrupt';
+import { requestInterrupt } from '../../lib/testing';
 import sharp from 'sharp';
 import {
   DisplayChannel, MimeBundle, PLOTLY_MIME, ProgressBar, formatProgress, getDisplayChannel, setDisplayChannel,
@@ -147,4 +149,23 @@ test('showClaims: an HTML table with the data-claims marker, verdict cells, and 
   assert.match(text, /2\. \[inconclusive\] the grey source hurts\n {3}one run; 1 seed\(s\)/);
   assert.throws(() => claimsBundle([]), /no claims/);
   assert.throws(() => claimsBundle([{ claim: 'x', evidence: 'y', seeds: 3, verdict: 'maybe' as 'holds' }]), /claim 0 is not/);
+});
+
+// Bug (seen in test/scripts/interrupt.test.ts under load): after Stop, the stopped loop's `finally` closed its bar and
+// drew the last state — an update arriving after tslab had already ended the cell. A bar draws nothing while a Stop is
+// being handled.
+test('ProgressBar draws nothing once an interrupt has arrived (the cell has already ended)', async () => {
+  const ch = fakeChannel();
+  let now = 0;
+  await interruptible('test loop', () => 'here', async () => {
+    const bar = new ProgressBar({ total: 10, label: 'steps', channel: ch, now: () => now });
+    now = 1000; bar.update(1);
+    requestInterrupt();
+    now = 2000; bar.update(2);
+    bar.close();
+  });
+  assert.equal(ch.sent.length, 1, 'only the draw before the interrupt');
+  const after = new ProgressBar({ total: 2, label: 'next cell', channel: ch, now: () => now });
+  now = 3000; after.update(2);
+  assert.equal(ch.sent.length, 2, 'the next loop draws again');
 });

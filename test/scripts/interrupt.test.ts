@@ -100,10 +100,9 @@ test('a second Stop in the same kernel works too (the kernel stays usable)', { t
   assert.match(plain.stdout, /still usable: 2/);
 });
 
-// compareStrategies stops today only when Stop lands inside one of its kit.train runs; between runs (learning-rate
-// search, evaluation, data) tslab ends the cell but the comparison goes on in the background. Helper E wraps the runs in
-// interruptible(); this test then passes and loses its todo.
-test('Stop during compareStrategies stops the comparison itself, and the next cell runs', { timeout: 600_000, todo: 'helper E: interruptible() around the comparison\'s runs (lib/train/protocol.ts)' }, async () => {
+// compareStrategies is one interruptible loop around its runs (learning-rate search, training, evaluation): Stop ends the
+// comparison itself, and the message names it (with the inner loop where the stop landed).
+test('Stop during compareStrategies stops the comparison itself, and the next cell runs', { timeout: 600_000 }, async () => {
   const cell = await runCell("const cmp = await kit.compareStrategies({ source: 'digits-m-0-4', target: 'digits-m-5-9', mPerClass: [10], seeds: 1 });\ncmp.rows.length",
     { when: (displays) => displays >= 1, delayMs: 300 });
   assert.equal(cell.status, 'error');
@@ -115,5 +114,5 @@ test('Stop during compareStrategies stops the comparison itself, and the next ce
 });
 
 // Long loops whose owners wire lib/interrupt.ts in (see /work/coord/interrupt.md); each turns into a test like the above.
-test('Stop during a risk-bound sweep (kit.sweepM and friends: pure JavaScript loops, no pausePoint yet — theory helper)', { todo: true });
-test('Stop during the first-use data cache build (lib/data/embedded*.ts — helper R)', { todo: true });
+test('Stop during a risk-bound sweep (kit.riskSweep: pure JavaScript loops, no pausePoint yet)', { todo: true });
+test('Stop during the first-use data cache build (lib/data/embedded*.ts: not interruptible yet)', { todo: true });
