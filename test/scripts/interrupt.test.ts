@@ -1,5 +1,5 @@
 // Stop works in a real kernel: the interrupt goes through the kit's own Jupyter client as Jupyter sends it to tslab
-// (SIGINT to the kernel's process group, KernelClient.interrupt()), during kit.train and during compareStrategies. The
+// (SIGINT to the kernel's process group, KernelClient.interrupt()), during kit.train, compareStrategies and a synchronous riskSweep. The
 // cell must end within 2 s with the kit's message, leave no tensors behind, keep its partial result reachable, and the
 // next cell must run — twice in the same kernel. (How tslab delivers the signal: /work/coord/interrupt.md, lib/interrupt.ts.)
 import { after, before, test } from 'node:test';
@@ -114,5 +114,18 @@ test('Stop during compareStrategies stops the comparison itself, and the next ce
 });
 
 // Long loops whose owners wire lib/interrupt.ts in (see /work/coord/interrupt.md); each turns into a test like the above.
-test('Stop during a risk-bound sweep (kit.riskSweep: pure JavaScript loops, no pausePoint yet)', { todo: true });
+// kit.riskSweep is synchronous JavaScript: tslab runs a cell's synchronous part with breakOnSigint, so V8 ends it at
+// once — no pausePoint needed, and the kernel stays usable.
+test('Stop during a risk-bound sweep (kit.riskSweep, synchronous) ends the cell within 2 s; the next cell runs', { timeout: 600_000 }, async () => {
+  const cell = await runCell(
+    "const rows = kit.riskSweep({ ...kit.DEFAULT_RISK_CONFIG, seed: 1, reps: 100000, methods: ['erm'] }, 't', [20, 40, 80, 160, 320]);\nrows.length",
+    { when: () => true, delayMs: 2000 },
+  );
+  assert.ok(cell.secondsAfterStop !== null, 'the interrupt was sent while the sweep ran');
+  assert.equal(cell.status, 'error');
+  assert.ok(cell.secondsAfterStop! <= 2, `the cell ended ${cell.secondsAfterStop} s after Stop (at most 2 s)`);
+  assert.match(cell.stderr, /interrupted/i);
+  const next = await runCell("'usable after a stopped sweep: ' + (3 + 3)");
+  assert.match(next.stdout, /usable after a stopped sweep: 6/);
+});
 test('Stop during the first-use data cache build (lib/data/embedded*.ts: not interruptible yet)', { todo: true });
