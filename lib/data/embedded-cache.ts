@@ -4,6 +4,7 @@
  * with a SHA-256 manifest. Safe with many processes at once: a builder takes `<dataset>.lock`, writes into a private
  * temporary folder and publishes it with one rename; others wait and then use it. Leftovers of dead builders are removed.
  */
+import { interruptible, pausePoint } from '../interrupt';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -196,13 +197,15 @@ async function buildFolder(root: string, dataset: EmbeddedDataset, tmp: string, 
     const raws = Array.from({ length: 10 }, (_, d) => mnistRaw(d));
     for (const split of ['train', 'val']) for (let d = 0; d < 10; d++) fs.mkdirSync(path.join(tmp, split, String(d)), { recursive: true });
     let done = 0;
-    await mapLimit(digitItems(), 16, async (it) => {
+    const where = () => `after ${done} of ${TOTAL} images (nothing was published; the next use starts again)`;
+    await interruptible(`writing the ${dataset} cache`, where, () => mapLimit(digitItems(), 16, async (it) => {
+      await pausePoint();
       const buf = await encodeItem(dataset, it, raws[it.digit]);
       const rel = relPath(dataset, it);
       await fs.promises.writeFile(path.join(tmp, rel), buf);
       files[rel] = sha256(buf);
       bar?.update(++done);
-    });
+    }));
     const sorted = Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]]));
     const manifest: Manifest = { dataset, version: FORMAT_VERSION, files: sorted };
     fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));

@@ -6,6 +6,8 @@ import { cacheDir } from '../../lib/config';
 import { decodeImage } from '../../lib/data/image';
 import { ensureEmbedded, listViews, loadView, MNIST_COUNTS, nestedSubset, QUICK_PER_CLASS, resetEmbeddedChecks, VAL_PER_CLASS } from '../../lib/data/embedded';
 import { rmTmp, tmpDir } from './helpers';
+import { InterruptedError } from '../../lib/interrupt';
+import { requestInterrupt } from '../../lib/testing';
 
 test('the mnist package holds the counts the split assumes (10,000 digits)', () => {
   for (let d = 0; d < 10; d++) {
@@ -161,4 +163,22 @@ test(`${name}: a damaged cache (file missing, changed, extra) is detected and re
 
 test('the cache lives under cacheDir()', async () => {
   assert.equal(await ensureEmbedded('digits-m'), path.join(cacheDir(), 'digits-m'));
+});
+
+// Stop during the first-use build: the build ends between two images, publishes nothing, leaves no temporary folder
+// or lock behind, and the next call starts again (issue #14: every long library loop stops).
+test('a first-use cache build stopped by an interrupt leaves nothing behind, and the next call starts again', async () => {
+  const dir = tmpDir();
+  try {
+    const root = path.join(dir, 'digits');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const timer = setTimeout(requestInterrupt, 300);
+      await assert.rejects(ensureEmbedded('digits', { root, progress: false }), (e: unknown) => e instanceof InterruptedError && /digits cache.*of 10000 images/.test((e as Error).message));
+      clearTimeout(timer);
+      assert.deepEqual(fs.readdirSync(dir), [], `attempt ${attempt}: nothing published, no temporary folder or lock left`);
+    }
+  } finally {
+    rmTmp(dir);
+    resetEmbeddedChecks();
+  }
 });

@@ -128,4 +128,3 @@ test('Stop during a risk-bound sweep (kit.riskSweep, synchronous) ends the cell 
   const next = await runCell("'usable after a stopped sweep: ' + (3 + 3)");
   assert.match(next.stdout, /usable after a stopped sweep: 6/);
 });
-test('Stop during the first-use data cache build (lib/data/embedded*.ts: not interruptible yet)', { todo: true });
