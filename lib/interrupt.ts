@@ -30,8 +30,8 @@ interface Running {
 
 const running: Running[] = [];
 let requested = false;
-/** From the signal until the outermost loop has ended: the cell is over, so nothing should draw for it any more. */
-let stopping = false;
+/** Interrupts received by kit loops in this process (a progress bar born before one draws nothing after it). */
+let interrupts = 0;
 let last: InterruptRecord | null = null;
 let lastYield = 0;
 /** Yield to the event loop at least this often (ms) inside a loop. */
@@ -45,7 +45,7 @@ function onSigint(): void {
     process.exit(130);
   }
   requested = true;
-  stopping = true;
+  interrupts++;
   // Name what the student called (the outermost loop), and where inside it the stop landed.
   const outer = running[0];
   const at = top === outer ? top.where() : `in ${top.what} ${top.where()}`;
@@ -60,7 +60,6 @@ function onSigint(): void {
 export async function interruptible<T>(what: string, where: () => string, fn: () => Promise<T>): Promise<T> {
   if (running.length === 0) {
     requested = false;
-    stopping = false;
     process.on('SIGINT', onSigint);
   }
   running.push({ what, where });
@@ -71,7 +70,6 @@ export async function interruptible<T>(what: string, where: () => string, fn: ()
     if (running.length === 0) {
       process.removeListener('SIGINT', onSigint);
       requested = false;
-      stopping = false;
     }
   }
 }
@@ -101,10 +99,16 @@ export function lastInterrupt(): InterruptRecord | null {
 
 /** Simulates the signal for tests: as if SIGINT had arrived while a loop ran. */
 export function requestInterrupt(): void {
-  if (running.length > 0) requested = stopping = true;
+  if (running.length > 0) {
+    requested = true;
+    interrupts++;
+  }
 }
 
-/** True from an interrupt until the interrupted loop has ended (progress bars stop drawing: the cell is over). */
-export function interruptArrived(): boolean {
-  return stopping;
+/**
+ * How many interrupts kit loops have received in this process. A progress bar remembers the count it was born with
+ * and draws nothing once it changed: its loop was stopped, tslab has ended the cell, and a draw would land in the next.
+ */
+export function interruptCount(): number {
+  return interrupts;
 }

@@ -2,7 +2,7 @@
  * A progress bar that redraws in place: in a notebook through display_id + update_display_data (throttled),
  * on a terminal with `\r`. Shows done/total, elapsed, rate, ETA and custom fields (epoch, loss, …).
  */
-import { interruptArrived } from '../interrupt';
+import { interruptCount } from '../interrupt';
 import { DisplayChannel, MimeBundle, escapeHtml, getDisplayChannel, newDisplayId } from './channel';
 
 export interface ProgressOptions {
@@ -87,6 +87,7 @@ export class ProgressBar {
   private lastDraw = -Infinity;
   private pending = false;
   private closed = false;
+  private readonly bornWith = interruptCount();
 
   constructor(opts: ProgressOptions) {
     if (!(opts.total >= 0)) throw new Error(`ProgressBar: total must be a number ≥ 0, got ${opts.total}`);
@@ -126,7 +127,7 @@ export class ProgressBar {
   }
 
   private draw(t: number): void {
-    if (interruptArrived()) return; // Stop ended the cell: a draw now would land in the next one
+    if (interruptCount() !== this.bornWith) return; // Stop ended the cell: a draw now would land in the next one
     this.lastDraw = t;
     this.pending = false;
     if (this.channel.rich) {

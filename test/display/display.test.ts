@@ -165,7 +165,14 @@ test('ProgressBar draws nothing once an interrupt has arrived (the cell has alre
     bar.close();
   });
   assert.equal(ch.sent.length, 1, 'only the draw before the interrupt');
+  // kit.train closes its bar after the interruptible part has ended: still no draw
+  const outer = new ProgressBar({ total: 10, label: 'train', channel: ch, now: () => now });
+  now = 2500; outer.update(1);
+  await interruptible('test loop', () => 'here', async () => requestInterrupt());
+  now = 3500; outer.update(2);
+  outer.close();
+  assert.equal(ch.sent.length, 2, 'the stopped loop\'s bar draws nothing after the interrupt, also when closed later');
   const after = new ProgressBar({ total: 2, label: 'next cell', channel: ch, now: () => now });
-  now = 3000; after.update(2);
-  assert.equal(ch.sent.length, 2, 'the next loop draws again');
+  now = 4000; after.update(2);
+  assert.equal(ch.sent.length, 3, 'the next loop draws again');
 });

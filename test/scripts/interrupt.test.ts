@@ -16,7 +16,10 @@ interface CellRun {
   stdout: string;
   stderr: string;
   secondsAfterStop: number | null;
-  /** progress updates still arriving from the cell in the 1.5 s after its reply: its loop did not stop */
+  /**
+   * progress updates the kernel sent after its reply had arrived (by the messages' header dates — iopub and shell are
+   * separate sockets, so an update sent just before the reply can arrive after it): its loop did not stop
+   */
   displaysAfterEnd: number;
 }
 
@@ -28,19 +31,21 @@ async function runCell(code: string, stop?: { when: (displays: number) => boolea
   let displays = 0;
   let sentAt = 0;
   let endedAt = 0;
-  let displaysAfterEnd = 0;
+  const displayDates: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   const off = kernel.onIopub((m: JupyterMessage) => {
     if (m.parent_header.msg_id !== id) return;
     const c = m.content as { name?: string; text?: string };
     if (m.header.msg_type === 'stream') { if (c.name === 'stdout') stdout += c.text; else stderr += c.text; }
-    if (m.header.msg_type === 'display_data' || m.header.msg_type === 'update_display_data') { displays++; if (endedAt) displaysAfterEnd++; }
+    if (m.header.msg_type === 'display_data' || m.header.msg_type === 'update_display_data') { displays++; displayDates.push(String(m.header.date)); }
     if (stop && !timer && stop.when(displays)) timer = setTimeout(() => { sentAt = Date.now(); kernel.interrupt(); }, stop.delayMs);
   });
   try {
     const reply = await kernel.waitReply(id, 600);
     endedAt = Date.now();
     await new Promise((r) => setTimeout(r, 1500)); // trailing iopub, and past tslab's 200 ms abort window after an error
+    // sent (kernel clock = this machine's) after the reply had arrived; tslab's reply header date is not its send time
+    const displaysAfterEnd = displayDates.filter((d) => Date.parse(d) > endedAt).length;
     return { status: String((reply.content as { status?: string }).status), stdout, stderr, secondsAfterStop: sentAt ? (endedAt - sentAt) / 1000 : null, displaysAfterEnd };
   } finally {
     clearTimeout(timer);
