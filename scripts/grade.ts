@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CommandSpec, UsageError, runCommand } from './lib/cli';
+import { CommandSpec, UsageError, runCommand, REPO_ROOT, sharedFlag } from './lib/cli';
 import { Notebook } from './lib/nbformat';
 import { NotebookResult } from './notebooks/execute';
 import { liveKernels } from './notebooks/jupyter-client';
@@ -21,18 +21,16 @@ import { prepareForRun, sanitize } from './grading/sanitize';
 import { CSV_HEADER, csvRows, scoreNotebook, unreadableScores } from './grading/score';
 import { Submission, findSubmissions, safeName } from './grading/submissions';
 
-const root = path.resolve(__dirname, '..');
-
 const SPEC = {
   name: 'npm run grade --',
   summary: 'Grade submitted notebooks: restore locked cells and hidden tests, run each in a fresh kernel, score the test cells, write grades.csv and feedback pages.',
   flags: {
     out: { kind: 'string', arg: 'DIR', help: 'where grades.csv, grading.json and feedback/ go (default build/grades)' },
-    timeout: { kind: 'number', arg: 'S', min: 1, help: 'seconds one cell may run (default 300)' },
+    timeout: sharedFlag.timeout(300),
     'notebook-timeout': { kind: 'number', arg: 'S', min: 1, help: 'seconds one notebook may run, re-runs included (default 1800)' },
-    jobs: { kind: 'int', arg: 'N', min: 1, help: 'notebooks graded at a time (default 1)' },
+    jobs: sharedFlag.jobs('notebooks graded', 1),
     quick: { kind: 'boolean', help: 'quick mode (KIT_QUICK=1) with the quick-mode references; full mode by default' },
-    source: { kind: 'string', arg: 'DIR', help: 'the instructor notebooks (default notebooks/)' },
+    source: sharedFlag.source(),
     references: { kind: 'string', arg: 'FILE', help: 'the exercise references (default data/references/exercises.json)' },
   },
   positionals: { name: 'SUBMISSIONS', help: 'folder of <student>/<notebook>.ipynb or submitted/<student>/<assignment>/<notebook>.ipynb', min: 1, max: 1 },
@@ -134,7 +132,7 @@ export async function gradeAll(o: GradeOptions, stopped: () => boolean = () => f
     skipped.push(`${path.relative(o.submissions, s.file)}: no instructor notebook ${s.notebook}.ipynb in ${o.sourceDir}`);
   }
   const todo = submissions.filter((s) => sources.has(s.notebook));
-  const ws = makeWorkspace(root);
+  const ws = makeWorkspace(REPO_ROOT);
   const graded: GradedNotebook[] = new Array(todo.length);
   let next = 0;
   try {
@@ -183,8 +181,8 @@ if (require.main === module) {
     }
     const o: GradeOptions = {
       submissions,
-      outDir: path.resolve(flags.out ?? path.join(root, 'build', 'grades')),
-      sourceDir: path.resolve(flags.source ?? path.join(root, 'notebooks')),
+      outDir: path.resolve(flags.out ?? path.join(REPO_ROOT, 'build', 'grades')),
+      sourceDir: path.resolve(flags.source ?? path.join(REPO_ROOT, 'notebooks')),
       cellTimeout: flags.timeout ?? 300,
       notebookTimeout: flags['notebook-timeout'] ?? 1800,
       jobs: flags.jobs ?? 1,

@@ -9,14 +9,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CommandSpec, UsageError, runCommand } from './lib/cli';
+import { CommandSpec, UsageError, runCommand, REPO_ROOT, sharedFlag } from './lib/cli';
 import { Notebook, cellSource } from './lib/nbformat';
 import { runNotebook } from './notebooks/execute';
 import { ReferenceFile, ReferenceMode, answerHash, normalizeAnswer } from '../lib/exercises';
 import { makeWorkspace } from './grading/run';
 import { sourceNotebooks } from './release';
-
-const root = path.resolve(__dirname, '..');
 
 const SPEC = {
   name: 'npm run references --',
@@ -24,9 +22,9 @@ const SPEC = {
   flags: {
     seeds: { kind: 'ints', arg: 'A,B,C', help: "seeds to run (default: the notebook's own seed and the next two)" },
     modes: { kind: 'strings', arg: 'full,quick', help: 'modes to measure (default both)' },
-    jobs: { kind: 'int', arg: 'N', min: 1, help: 'notebooks run at a time (default 1)' },
-    timeout: { kind: 'number', arg: 'S', min: 1, help: 'seconds one cell may run (default 600)' },
-    source: { kind: 'string', arg: 'DIR', help: 'the instructor notebooks (default notebooks/)' },
+    jobs: sharedFlag.jobs('notebooks run', 1),
+    timeout: sharedFlag.timeout(600),
+    source: sharedFlag.source(),
     file: { kind: 'string', arg: 'FILE', help: 'the reference file to update (default data/references/exercises.json)' },
   },
   positionals: { name: 'NOTEBOOK', help: 'only these notebooks (default: every notebook)' },
@@ -101,7 +99,7 @@ interface Job {
 /** Run every job (notebook × mode × seed), `jobs` at a time; returns the recorded answers and the runs that failed. */
 async function measure(todo: Job[], jobs: number, cellTimeout: number, refFile: string): Promise<{ records: Recorded[]; failures: string[] }> {
   // each run in its own folder of a workspace whose `..` is the kit, wherever the source notebooks live
-  const tmp = makeWorkspace(root);
+  const tmp = makeWorkspace(REPO_ROOT);
   const records: Recorded[] = [];
   const failures: string[] = [];
   let next = 0;
@@ -155,9 +153,9 @@ if (require.main === module) {
   void runCommand(SPEC, process.argv.slice(2), async (flags, positionals) => {
     const modes = (flags.modes ?? ['full', 'quick']) as ReferenceMode[];
     for (const m of modes) if (m !== 'full' && m !== 'quick') throw new UsageError(`--modes takes full and/or quick, got '${m}'`);
-    const refFile = path.resolve(flags.file ?? path.join(root, 'data', 'references', 'exercises.json'));
+    const refFile = path.resolve(flags.file ?? path.join(REPO_ROOT, 'data', 'references', 'exercises.json'));
     if (!fs.existsSync(refFile)) throw new UsageError(`${refFile}: no reference file (create one with {"schema": 1, "exercises": {}})`);
-    const files = sourceNotebooks(path.resolve(flags.source ?? path.join(root, 'notebooks')), positionals);
+    const files = sourceNotebooks(path.resolve(flags.source ?? path.join(REPO_ROOT, 'notebooks')), positionals);
     const r = await updateReferences(files, { seeds: flags.seeds, modes, jobs: flags.jobs ?? 1, cellTimeout: flags.timeout ?? 600, refFile });
     console.log(`\nupdated ${r.updated.length} range(s)${r.added.length ? `, added ${r.added.join(', ')}` : ''} in ${path.relative(process.cwd(), refFile)}`);
     for (const p of r.problems) console.error(`problem: ${p}`);

@@ -5,18 +5,16 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CommandSpec, UsageError, runCommand } from './lib/cli';
+import { CommandSpec, UsageError, runCommand, REPO_ROOT, sharedFlag } from './lib/cli';
 import { Notebook } from './lib/nbformat';
 import { ReleaseSummary, releaseNotebook } from './grading/release';
-
-const root = path.resolve(__dirname, '..');
 
 const SPEC = {
   name: 'npm run release --',
   summary: 'Write the student version of the notebooks: solutions replaced by the stub, hidden tests removed, outputs cleared, locked cells checksummed.',
   flags: {
     out: { kind: 'string', arg: 'DIR', help: 'where the student notebooks go (default build/release)' },
-    source: { kind: 'string', arg: 'DIR', help: 'the instructor notebooks (default notebooks/)' },
+    source: sharedFlag.source(),
   },
   positionals: { name: 'NOTEBOOK', help: 'only these notebooks (names or files; default: every notebook of --source)' },
 } satisfies CommandSpec;
@@ -52,8 +50,8 @@ export function releaseAll(files: string[], outDir: string): ReleaseSummary[] {
 
 if (require.main === module) {
   void runCommand(SPEC, process.argv.slice(2), (flags, positionals) => {
-    const sourceDir = path.resolve(flags.source ?? path.join(root, 'notebooks'));
-    const outDir = path.resolve(flags.out ?? path.join(root, 'build', 'release'));
+    const sourceDir = path.resolve(flags.source ?? path.join(REPO_ROOT, 'notebooks'));
+    const outDir = path.resolve(flags.out ?? path.join(REPO_ROOT, 'build', 'release'));
     if (outDir === sourceDir) throw new UsageError('--out must differ from the source folder (the instructor notebooks would be overwritten)');
     const summaries = releaseAll(sourceNotebooks(sourceDir, positionals), outDir);
     for (const s of summaries) {

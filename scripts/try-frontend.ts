@@ -13,13 +13,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { runCommand, type CommandSpec, type ParsedFlags } from './lib/cli';
+import { runCommand, type CommandSpec, type ParsedFlags, REPO_ROOT } from './lib/cli';
 import { NotebookFolderGuard, NotebookServer, missingPrerequisites } from './frontend/server';
 import { cellViews, halt, openNotebook, plotlyFetchedFrom, pressStop, runAll, runAllBelow, runCell, save, trustNotebook, waitIdle, waitPlotsDrawn } from './frontend/page';
 import { KERNEL_DISPLAY_NAME, TSLAB_METADATA } from './lib/nbformat';
 
 const CHROMIUM = '/usr/bin/chromium';
-const root = path.resolve(__dirname, '..');
 
 interface Check { ok: boolean; what: string; detail: string }
 
@@ -39,10 +38,10 @@ const SPEC = {
   name: 'npm run try-frontend --',
   summary: 'Drives Debian\'s Jupyter Notebook in headless Chromium as a new student would and checks what they see.',
   flags: {
+    timeout: { kind: 'int', min: 10, arg: 'S', help: 'seconds a notebook\'s Run All may take (default 600)' },
     only: { kind: 'strings', arg: 'NAMES', help: 'notebooks to Run All (default: every notebooks/*.ipynb), e.g. 00-welcome,02-strategies' },
     full: { kind: 'boolean', help: 'full mode (default: quick mode, KIT_QUICK=1 in the server\'s environment)' },
     'keep-cache': { kind: 'boolean', help: 'use the kit\'s data cache (default: a fresh one, as on a first run)' },
-    timeout: { kind: 'int', min: 10, arg: 'S', help: 'seconds a notebook\'s Run All may take (default 600)' },
     out: { kind: 'string', arg: 'DIR', help: 'report and screenshots (default build/try-frontend)' },
   },
 } satisfies CommandSpec;
@@ -143,10 +142,10 @@ async function tryReload(run: Run, server: NotebookServer, browser: BrowserConte
 
 /** A copy someone sent (changed outside Jupyter, so untrusted): pictures and a hint; after Trust Notebook, drawn. */
 async function tryUntrusted(run: Run, server: NotebookServer, page: Page, name: string): Promise<void> {
-  const nb = JSON.parse(fs.readFileSync(path.join(root, 'notebooks', `${name}.ipynb`), 'utf8'));
+  const nb = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'notebooks', `${name}.ipynb`), 'utf8'));
   nb.metadata.sent_by = 'a classmate';
   const copy = 'try-frontend-untrusted';
-  fs.writeFileSync(path.join(root, 'notebooks', `${copy}.ipynb`), JSON.stringify(nb, null, 1));
+  fs.writeFileSync(path.join(REPO_ROOT, 'notebooks', `${copy}.ipynb`), JSON.stringify(nb, null, 1));
   const opened = await openNotebook(page, server.url(`notebooks/notebooks/${copy}.ipynb`));
   const views = (await cellViews(page)).filter((v) => v.plots > 0);
   const plots = views.reduce((n, v) => n + v.plots, 0);
@@ -168,7 +167,7 @@ async function tryUntrusted(run: Run, server: NotebookServer, page: Page, name: 
  */
 async function tryStop(run: Run, server: NotebookServer, page: Page): Promise<void> {
   const name = 'try-frontend-stop';
-  fs.writeFileSync(path.join(root, 'notebooks', `${name}.ipynb`), JSON.stringify(STOP_NOTEBOOK, null, 1));
+  fs.writeFileSync(path.join(REPO_ROOT, 'notebooks', `${name}.ipynb`), JSON.stringify(STOP_NOTEBOOK, null, 1));
   await openNotebook(page, server.url(`notebooks/notebooks/${name}.ipynb`));
   await runCell(page, 0);
   await waitIdle(page, 300_000);
@@ -207,15 +206,15 @@ async function main(flags: ParsedFlags<typeof SPEC>): Promise<number> {
     console.log(`try-frontend: skipped — ${missing}`);
     return 0;
   }
-  const out = path.resolve(flags.out ?? path.join(root, 'build', 'try-frontend'));
+  const out = path.resolve(flags.out ?? path.join(REPO_ROOT, 'build', 'try-frontend'));
   fs.mkdirSync(out, { recursive: true });
   const run = new Run(out);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-student-'));
   const env: Record<string, string> = flags.full ? {} : { KIT_QUICK: '1' };
   if (!flags['keep-cache']) env.KIT_CACHE_DIR = path.join(home, 'kit-cache');
-  const server = new NotebookServer(root, home, env);
-  const guard = new NotebookFolderGuard(path.join(root, 'notebooks'));
-  const names = flags.only ?? fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => f.replace(/\.ipynb$/, '')).sort();
+  const server = new NotebookServer(REPO_ROOT, home, env);
+  const guard = new NotebookFolderGuard(path.join(REPO_ROOT, 'notebooks'));
+  const names = flags.only ?? fs.readdirSync(path.join(REPO_ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => f.replace(/\.ipynb$/, '')).sort();
   let browser: BrowserContext | null = null;
   const restore = () => guard.restore();
   // Ctrl-C: leave no server, kernel or browser behind, and notebooks/ as found.
@@ -238,7 +237,7 @@ async function main(flags: ParsedFlags<typeof SPEC>): Promise<number> {
       if (cell != null && !plotAt) plotAt = { name, cell }; // its kernel stays: the reload check re-runs a plot cell in it
       else await halt(page); // File → Close and Halt, as a student moving on would
     }
-    const status = (await import('child_process')).spawnSync('git', ['status', '--porcelain', '--ignored=no', 'notebooks/'], { cwd: root, encoding: 'utf8' }).stdout;
+    const status = (await import('child_process')).spawnSync('git', ['status', '--porcelain', '--ignored=no', 'notebooks/'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout;
     run.check(!/ipynb_checkpoints/.test(status), "Jupyter's checkpoints are ignored by git", status.trim().replace(/\n/g, '; ') || 'nothing to report');
     if (plotAt) {
       await tryUntrusted(run, server, page, plotAt.name);

@@ -246,8 +246,7 @@ export interface GaussNoiseOptions extends ProbabilityOption {
 
 /** Add per-pixel Gaussian noise with a std drawn from `stdRange` (albumentations `GaussNoise`), probability p. */
 export function gaussNoise(opts: GaussNoiseOptions = {}): Transform {
-  const [lo, hi] = opts.stdRange ?? [0.02, 0.1];
-  if (!(lo >= 0 && lo <= hi)) throw new Error(`gaussNoise: stdRange must satisfy 0 ≤ lo ≤ hi, got [${lo}, ${hi}]`);
+  const [lo, hi] = checkedRange('gaussNoise', 'stdRange', opts.stdRange ?? [0.02, 0.1], 0);
   return withSpec(withP('gaussNoise', opts.p, (img, rng) => {
     const max = maxValue(img);
     const std = rng.uniform(lo, hi) * max;
@@ -265,10 +264,14 @@ export interface BlurOptions extends ProbabilityOption {
 
 /** Gaussian blur with a sigma drawn from `sigma` (albumentations `GaussianBlur`), probability p. */
 export function blur(opts: BlurOptions = {}): Transform {
-  const [lo, hi] = opts.sigma ?? [0.5, 1.5];
-  if (!(lo >= 0.3 && lo <= hi)) throw new Error(`blur: sigma must satisfy 0.3 ≤ lo ≤ hi, got [${lo}, ${hi}]`);
-  return withSpec(withP('blur', opts.p, (img, rng) => {
-    const sigma = rng.uniform(lo, hi);
-    return viaSharp(img, (s) => s.blur({ sigma, precision: 'float' }));
-  }), 'blur', [opts]);
+  const [lo, hi] = checkedRange('blur', 'sigma', opts.sigma ?? [0.5, 1.5], 0.3);
+  const blurred: Transform = (img, rng) => viaSharp(img, (s) => s.blur({ sigma: rng.uniform(lo, hi), precision: 'float' }));
+  return withSpec(withP('blur', opts.p, blurred), 'blur', [opts]);
+}
+
+/** `range` as [lo, hi] if min ≤ lo ≤ hi, else an error naming the transform and the option. */
+function checkedRange(transform: string, option: string, range: [number, number], min: number): [number, number] {
+  const [lo, hi] = range;
+  if (!(lo >= min && lo <= hi)) throw new Error(`${transform}: ${option} must satisfy ${min} ≤ lo ≤ hi, got [${lo}, ${hi}]`);
+  return [lo, hi];
 }

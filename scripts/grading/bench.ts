@@ -7,12 +7,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CommandSpec, runCommand } from '../lib/cli';
+import { CommandSpec, runCommand, REPO_ROOT, sharedFlag } from '../lib/cli';
 import { Notebook } from '../lib/nbformat';
 import { gradeAll } from '../grade';
 import { releaseNotebook } from './release';
-
-const root = path.resolve(__dirname, '..', '..');
 
 const SPEC = {
   name: 'npx tsx scripts/grading/bench.ts',
@@ -20,9 +18,9 @@ const SPEC = {
   flags: {
     notebook: { kind: 'string', arg: 'NAME', help: 'the notebook (default 05-practice)' },
     students: { kind: 'int', arg: 'N', min: 1, help: 'submissions (default 30)' },
-    jobs: { kind: 'int', arg: 'N', min: 1, help: 'notebooks graded at a time (default 2)' },
+    jobs: sharedFlag.jobs('notebooks graded', 2),
     quick: { kind: 'boolean', help: 'quick mode (default: full mode, as npm run grade)' },
-    timeout: { kind: 'number', arg: 'S', min: 1, help: 'seconds per cell (default 300)' },
+    timeout: sharedFlag.timeout(300),
   },
 } satisfies CommandSpec;
 
@@ -30,7 +28,7 @@ void runCommand(SPEC, process.argv.slice(2), async (flags) => {
   const name = flags.notebook ?? '05-practice';
   const n = flags.students ?? 30;
   const jobs = flags.jobs ?? 2;
-  const sourceDir = path.join(root, 'notebooks');
+  const sourceDir = path.join(REPO_ROOT, 'notebooks');
   const source = JSON.parse(fs.readFileSync(path.join(sourceDir, `${name}.ipynb`), 'utf8')) as Notebook;
   const released = releaseNotebook(source, name).nb;
   const subs = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-bench-subs-'));

@@ -4,7 +4,11 @@
  * comma-separated (`--m 5,10,50`); numbers are decimal only (`0x2`, `1e`, `` are refused). `--help` / `-h` prints the
  * usage and exits 0; a usage mistake prints the message and the usage on stderr and exits 2.
  */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+
+/** The kit's folder (scripts/lib/ is two below it). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** How a flag's text becomes a value. */
 export type FlagKind = 'boolean' | 'string' | 'int' | 'number' | 'strings' | 'ints' | 'numbers';
@@ -57,6 +61,17 @@ type ValueOf<F extends FlagSpec> = F['kind'] extends 'boolean'
 /** The parsed values of a spec: booleans are always present (false by default), other flags only when given. */
 export type ParsedFlags<S extends CommandSpec> = {
   [K in keyof S['flags']]: S['flags'][K]['kind'] extends 'boolean' ? boolean : ValueOf<S['flags'][K]> | undefined;
+};
+
+/**
+ * Flags several commands share, written once so that they mean the same everywhere: `--source DIR` (the
+ * instructor notebooks), `--jobs N` (notebooks at a time) and `--timeout S` (seconds per cell), each with the
+ * command's own default in its help line.
+ */
+export const sharedFlag = {
+  source: () => ({ kind: 'string', arg: 'DIR', help: 'the instructor notebooks (default notebooks/)' }) as const,
+  jobs: (what: string, fallback: number) => ({ kind: 'int', arg: 'N', min: 1, help: `${what} at a time (default ${fallback})` }) as const,
+  timeout: (fallback: number) => ({ kind: 'number', arg: 'S', min: 1, help: `seconds one cell may run (default ${fallback})` }) as const,
 };
 
 /** A mistake in the command line: the CLI prints it with the usage and exits with status 2. */

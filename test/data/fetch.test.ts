@@ -39,6 +39,9 @@ after(async () => {
 
 const quiet = { progressBar: false, log: () => undefined, retryDelayMs: 0 } as const;
 const bucket = () => `${hosts.base}/bucket${ZIP}`;
+/** hymenoptera (its checksum known) into `out` from `locations` in turn, the log lines kept in `logs`. */
+const fetchFromLocations = (out: string, logs: string[], locations: { label: string; url: string }[]) =>
+  fetchDataset('hymenoptera', { ...quiet, log: (m) => logs.push(m), sha256: sha, dir: out, locations });
 
 test('the built-in hymenoptera spec pins the SHA-256 the PyTorch tutorials publish, and lists fallbacks', () => {
   const spec = REMOTE_DATASETS.hymenoptera;
@@ -69,16 +72,10 @@ test('a redirect chain to a signed URL that answers 403 falls through to the nex
   hosts.files.set('/forbidden/hymenoptera_data.zip', zip);
   const logs: string[] = [];
   hosts.requests.length = 0;
-  const got = await fetchDataset('hymenoptera', {
-    ...quiet,
-    log: (m) => logs.push(m),
-    sha256: sha,
-    dir: out,
-    locations: [
-      { label: 'hub', url: `${hosts.base}/hub/forbidden/hymenoptera_data.zip` },
-      { label: 'bucket', url: bucket() },
-    ],
-  });
+  const got = await fetchFromLocations(out, logs, [
+    { label: 'hub', url: `${hosts.base}/hub/forbidden/hymenoptera_data.zip` },
+    { label: 'bucket', url: bucket() },
+  ]);
   assert.equal(got.sha256, sha);
   // hub → models site → signed storage URL (403) → next location
   const urls = hosts.requests.map((r) => r.url);
@@ -100,16 +97,10 @@ test('a wrong checksum on the first location is named, and the second location i
   const other = Buffer.concat([zip, Buffer.from('tampered')]);
   hosts.files.set('/tampered.zip', other);
   const logs: string[] = [];
-  const got = await fetchDataset('hymenoptera', {
-    ...quiet,
-    log: (m) => logs.push(m),
-    sha256: sha,
-    dir: out,
-    locations: [
-      { label: 'tampered mirror', url: `${hosts.base}/bucket/tampered.zip` },
-      { label: 'bucket', url: bucket() },
-    ],
-  });
+  const got = await fetchFromLocations(out, logs, [
+    { label: 'tampered mirror', url: `${hosts.base}/bucket/tampered.zip` },
+    { label: 'bucket', url: bucket() },
+  ]);
   assert.equal(got.sha256, sha);
   await assert.rejects(
     fetchDataset('hymenoptera', { ...quiet, sha256: sha, dir: path.join(dir, 'badsum2'), url: `${hosts.base}/bucket/tampered.zip` }),

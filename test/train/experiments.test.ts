@@ -12,7 +12,7 @@ import type { ImageArrays } from '../../lib/data/types';
 import { initBackend } from '../../lib/backend';
 import { buildPlainCnn, saveSourceModel, type SourceMeta } from '../../lib/models';
 import { Rng } from '../../lib/random';
-import { compareStrategies, cutSweep, defaultCuts, claimBetter, summarizeRows } from '../../lib/train/experiments';
+import { compareStrategies, cutSweep, defaultCuts, claimBetter, summarizeRows, type CompareOptions } from '../../lib/train/experiments';
 import { PROTOCOL_VERSION, type ResultRow } from '../../lib/train/protocol';
 import { FeatureCache, headOnFeatures } from '../../lib/train/feature-cache';
 import { drawSplit } from '../../lib/data/target';
@@ -33,6 +33,21 @@ before(async () => {
 });
 
 /** k classes of SIZE×SIZE RGB images: class c is a bright square in a class-specific corner, over noise. */
+/**
+ * compareStrategies on two-class corners — `train` and `test` images per class drawn with seeds `seed` and
+ * `seed + 1` — with 3 labelled and 3 validation images per class, no progress bar.
+ */
+function compareOnCorners(source: tf.LayersModel, [train, test, seed]: [number, number, number], opts: Omit<CompareOptions, 'source' | 'target' | 'mPerClass'>) {
+  return compareStrategies({
+    source,
+    target: { name: 'corners', train: corners(train, 2, seed), test: corners(test, 2, seed + 1) },
+    mPerClass: 3,
+    valPerClass: 3,
+    progress: false,
+    ...opts,
+  });
+}
+
 function corners(perClass: number, k: number, seed: number): ImageArrays {
   const rng = new Rng(seed);
   const per = SIZE * SIZE * 3;
@@ -119,16 +134,11 @@ test('compareStrategies: one row per strategy × m × seed, lr chosen on validat
 
 test('compareStrategies runs hybrid and additional-layers too', async () => {
   const source = tinySource(4);
-  const res = await compareStrategies({
-    source,
-    target: { name: 'corners', train: corners(8, 2, 6), test: corners(4, 2, 7) },
+  const res = await compareOnCorners(source, [8, 4, 6], {
     strategies: ['hybrid', 'additional-layers'],
-    mPerClass: 3,
     seeds: [5],
     budget: { steps: 4, rounds: 2 },
     lrGrid: { hybrid: [1e-2], 'additional-layers': [1e-2, 3e-2] },
-    valPerClass: 3,
-    progress: false,
   });
   assert.deepEqual(res.rows.map((r) => [r.strategy, r.lrSearch.length]), [['hybrid', 1], ['additional-layers', 2]]);
   source.dispose();
@@ -205,16 +215,11 @@ test('a comparison stops at an interrupt between runs: InterruptedError, the row
   const source = tinySource(11);
   const before = tf.memory().numTensors;
   let seen = 0;
-  const run = compareStrategies({
-    source,
-    target: { name: 'corners', train: corners(10, 2, 14), test: corners(3, 2, 15) },
+  const run = compareOnCorners(source, [10, 3, 14], {
     strategies: ['freeze', 'finetune', 'scratch'],
-    mPerClass: 3,
     seeds: [1, 2],
     budget: { steps: 2, rounds: 1 },
     lrGrid: [1e-2],
-    valPerClass: 3,
-    progress: false,
     onRow: () => {
       if (++seen === 2) requestInterrupt(); // as if Stop were pressed after the second row
     },
@@ -254,18 +259,13 @@ test('sourceAccuracy: a frozen base with the source head put back scores what th
   const source = tinySource(7);
   const sourceTest = corners(5, 4, 9);
   const own = accuracy(sourceTest.labels, await predict(source, sourceTest));
-  const res = await compareStrategies({
-    source,
-    target: { name: 'corners', train: corners(10, 2, 10), test: corners(3, 2, 11) },
+  const res = await compareOnCorners(source, [10, 3, 10], {
     strategies: ['freeze', 'finetune'],
-    mPerClass: 3,
     seeds: [1],
     budget: { steps: 3, rounds: 1 },
     lrGrid: [0.05],
-    valPerClass: 3,
     sourceTest,
     baseLrScale: 1,
-    progress: false,
   });
   assert.equal(res.rows[0].sourceAccuracy, own);
   assert.equal(typeof res.rows[1].sourceAccuracy, 'number');

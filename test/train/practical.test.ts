@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { buildPlainCnn, saveModel, loadModel } from '../../lib/models';
 import type { BackboneSpec, ModelLocation } from '../../lib/models/published';
-import { runLecturePractical } from '../../lib/train/practical';
+import { runLecturePractical, type PracticalOptions } from '../../lib/train/practical';
 import { f1Score, accuracy } from '../../lib/train/metrics';
 import { FakeHosts } from '../data/fetch-hosts';
 import { buildTinyMobileNetV1 } from '../models/tiny-mobilenet';
@@ -62,21 +62,24 @@ function writeGraph(): void {
   hosts.files.set('/graph/group1-shard1of1.bin', Buffer.from(new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]).buffer));
 }
 
+/** The practical on the photo folder with the tiny layers backbone at `loc`: batch 4, lr 0.01, the top block fine-tuned. */
+function tinyPractical(loc: ModelLocation, opts: Partial<PracticalOptions>) {
+  return runLecturePractical({
+    folder: photos,
+    backbone: { ...quiet, name: 'tiny', spec: spec(loc), dir: path.join(dir, 'cache') },
+    fineTuneBlocks: 1,
+    batchSize: 4,
+    lr: 1e-2,
+    progress: false,
+    ...opts,
+  });
+}
+
 test('the lecture flow on a photo folder: head on the frozen base, then the top block fine-tuned with BN in inference mode', async () => {
   const loc: ModelLocation = { id: 'bucket', label: 'bucket', url: `${hosts.base}/hub/cnn/model.json?tfjs-format=file`, format: 'layers', range: '[-1,1]', cutAt: 'block2_relu' };
   const checkpoint = path.join(dir, 'best');
   const before = tf.memory().numTensors;
-  const r = await runLecturePractical({
-    folder: photos,
-    backbone: { ...quiet, name: 'tiny', spec: spec(loc), dir: path.join(dir, 'cache') },
-    headEpochs: 3,
-    fineTuneEpochs: 2,
-    fineTuneBlocks: 1,
-    batchSize: 4,
-    lr: 1e-2,
-    checkpointDir: checkpoint,
-    progress: false,
-  });
+  const r = await tinyPractical(loc, { headEpochs: 3, fineTuneEpochs: 2, checkpointDir: checkpoint });
   assert.deepEqual(r.classes, ['ants', 'bees']);
   assert.deepEqual(r.images, { train: 16, val: 4, test: 8 });
   assert.equal(r.head.epochs.length, 3);
@@ -105,17 +108,7 @@ test('the lecture flow on a photo folder: head on the frozen base, then the top 
 
 test('when fine-tuning validates worse, the head-only checkpoint is kept (weights restored by variable)', async () => {
   const loc: ModelLocation = { id: 'bucket', label: 'bucket', url: `${hosts.base}/bucket/cnn/model.json`, format: 'layers', range: '[-1,1]', cutAt: 'block2_relu' };
-  const r = await runLecturePractical({
-    folder: photos,
-    backbone: { ...quiet, name: 'tiny', spec: spec(loc), dir: path.join(dir, 'cache') },
-    headEpochs: 2,
-    fineTuneEpochs: 1,
-    fineTuneBlocks: 1,
-    batchSize: 4,
-    lr: 1e-2,
-    fineTuneLr: 50, // ruins the fine-tuned weights on purpose
-    progress: false,
-  });
+  const r = await tinyPractical(loc, { headEpochs: 2, fineTuneEpochs: 1, fineTuneLr: 50 }); // fineTuneLr 50 ruins the fine-tuned weights on purpose
   assert.equal(r.kept, 'head');
   const m = r.model.model;
   for (const layer of ['block1_conv', 'block2_conv', 'block2_bn']) {

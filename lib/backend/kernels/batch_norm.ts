@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernels } from '../simd';
-import { originalWasmKernel } from './compose';
+import { fillOutput, originalWasmKernel, wasmKernel } from './compose';
 
 /**
  * FusedBatchNorm (forward) for wasm on the kit's SIMD kernel (`batchNormRows`): float32 x [.., c] with c % 4 = 0 and
@@ -10,36 +9,26 @@ import { originalWasmKernel } from './compose';
  * step the same way, four channels at a time and on the kit's threads: bit for bit the same results (tested).
  * Other cases use the backend's kernel.
  */
-export const fusedBatchNormConfig: tf.KernelConfig = {
-  kernelName: tf.FusedBatchNorm,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const backend = args.backend as BackendWasm;
-    const { x, mean, variance, scale, offset } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-    const { varianceEpsilon } = args.attrs as unknown as tf.FusedBatchNormAttrs;
-    const c = x!.shape[x!.shape.length - 1];
-    const vectors = [mean, variance, scale, offset];
-    const fits = x!.dtype === 'float32' && c % 4 === 0 && vectors.every((v) => v != null && v.dtype === 'float32' && tf.util.sizeFromShape(v.shape) === c);
-    const simd = fits ? simdKernels(backend) : null;
-    if (simd == null) return originalWasmKernel(tf.FusedBatchNorm).kernelFunc(args);
-    const nf = backend.makeOutput([c], 'float32');
-    const out = backend.makeOutput(x!.shape, 'float32');
-    try {
-      // √(variance + ε) as the C++ kernel computes it in float32 (the double square root of a float, rounded once,
-      // is the correctly rounded float square root). Views after the last makeOutput.
-      const v = backend.typedArrayFromHeap(variance!) as Float32Array;
-      const f = backend.typedArrayFromHeap(nf) as Float32Array;
-      const eps = Math.fround(varianceEpsilon);
-      for (let k = 0; k < c; k++) f[k] = Math.sqrt(Math.fround(v[k] + eps));
-      const at = (t: tf.TensorInfo) => heapOffset(backend, t);
-      const rows = tf.util.sizeFromShape(x!.shape) / c;
-      simd.split('batchNormRows', rows, c * 4, [at(x!), at(mean!), at(scale!), at(offset!), at(nf), at(out), c]);
-    } catch (err) {
-      backend.disposeData(out.dataId);
-      throw err;
-    } finally {
-      backend.disposeData(nf.dataId);
-    }
-    return out;
-  },
-};
+type BatchNormInputs = { x: tf.TensorInfo } & Partial<Record<'mean' | 'variance' | 'scale' | 'offset', tf.TensorInfo>>;
+
+export const fusedBatchNormConfig = wasmKernel<BatchNormInputs, tf.FusedBatchNormAttrs>(tf.FusedBatchNorm, (call) => {
+  const { inputs: { x, mean, variance, scale, offset }, attrs: { varianceEpsilon }, backend, args } = call;
+  const c = x.shape[x.shape.length - 1];
+  const vectors = [mean, variance, scale, offset];
+  const fits = x.dtype === 'float32' && c % 4 === 0 && vectors.every((v) => v != null && v.dtype === 'float32' && tf.util.sizeFromShape(v.shape) === c);
+  const simd = fits ? simdKernels(backend) : null;
+  if (simd == null) return originalWasmKernel(tf.FusedBatchNorm).kernelFunc(args);
+  const nf = backend.makeOutput([c], 'float32');
+  const out = backend.makeOutput(x.shape, 'float32');
+  return fillOutput(backend, out, [nf], () => {
+    // √(variance + ε) as the C++ kernel computes it in float32 (the double square root of a float, rounded once,
+    // is the correctly rounded float square root). Views after the last makeOutput.
+    const v = backend.typedArrayFromHeap(variance!) as Float32Array;
+    const f = backend.typedArrayFromHeap(nf) as Float32Array;
+    const eps = Math.fround(varianceEpsilon);
+    for (let k = 0; k < c; k++) f[k] = Math.sqrt(Math.fround(v[k] + eps));
+    const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+    const rows = tf.util.sizeFromShape(x.shape) / c;
+    simd.split('batchNormRows', rows, c * 4, [at(x), at(mean!), at(scale!), at(offset!), at(nf), at(out), c]);
+  });
+});

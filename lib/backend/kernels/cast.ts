@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { originalWasmKernel } from './compose';
+import { originalWasmKernel, wasmKernel } from './compose';
 import { alias } from './identity';
 
 /**
@@ -8,13 +7,7 @@ import { alias } from './identity';
  * it — tfjs-layers and the Cast gradient issue many float32→float32 casts. Real conversions use the
  * backend's own kernel.
  */
-export const castConfig: tf.KernelConfig = {
-  kernelName: tf.Cast,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    const { dtype } = args.attrs as unknown as tf.CastAttrs;
-    if (dtype !== x.dtype || x.dtype === 'string' || x.dtype === 'complex64') return originalWasmKernel(tf.Cast).kernelFunc(args);
-    return alias(args.backend as BackendWasm, x);
-  },
-};
+export const castConfig = wasmKernel<{ x: tf.TensorInfo }, tf.CastAttrs>(tf.Cast, ({ inputs: { x }, attrs: { dtype }, backend, args }) => {
+  if (dtype !== x.dtype || x.dtype === 'string' || x.dtype === 'complex64') return originalWasmKernel(tf.Cast).kernelFunc(args);
+  return alias(backend, x);
+});

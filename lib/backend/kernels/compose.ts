@@ -165,6 +165,46 @@ export function originalWasmKernel(name: string): tf.KernelConfig {
   return kernel;
 }
 
+/** What a kit kernel's body receives: its inputs by name, the wasm backend, its attributes, and tfjs's call (for a fallback). */
+export interface WasmCall<I, A> {
+  inputs: I;
+  backend: BackendWasm;
+  attrs: A;
+  args: Parameters<tf.KernelFunc>[0];
+}
+
+/**
+ * A wasm kernel config: `kernelName` on the wasm backend runs `body` with its inputs and attributes typed as the
+ * kernel declares them (`I`, `A`), so every kernel file states what it takes once instead of re-casting tfjs's call.
+ */
+export function wasmKernel<I = Record<string, TensorInfo>, A = Record<string, never>>(
+  kernelName: string,
+  body: (call: WasmCall<I, A>) => TensorInfo | TensorInfo[],
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: (args) =>
+      body({ inputs: args.inputs as unknown as I, backend: args.backend as BackendWasm, attrs: args.attrs as unknown as A, args }),
+  };
+}
+
+/**
+ * Frees `out` if `body` throws and every tensor of `scratch` in any case: the clean-up around a kernel that writes
+ * into an output it made itself with the help of scratch buffers.
+ */
+export function fillOutput(backend: BackendWasm, out: TensorInfo, scratch: TensorInfo[], body: () => void): TensorInfo {
+  try {
+    body();
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  } finally {
+    for (const t of scratch) backend.disposeData(t.dataId);
+  }
+  return out;
+}
+
 /** Runs `body` with a fresh WasmProgram, freeing intermediates whether it succeeds or throws. */
 export function runProgram(backend: unknown, body: (p: WasmProgram) => TensorInfo): TensorInfo {
   const program = new WasmProgram(backend as unknown as BackendWasm);
@@ -204,6 +244,27 @@ export function assertNHWC(kernel: string, dataFormat: unknown): void {
   if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
     throw new Error(`${kernel} (wasm, lib/backend/kernels): dataFormat ${String(dataFormat)} unsupported, expected NHWC`);
   }
+}
+
+export type Shape4 = [number, number, number, number];
+
+/**
+ * Conv2DInfo of a convolution's gradient kernel (dilation 1, channels-last) for input `xShape` and filter
+ * `filterShape`; throws an error naming the kernel and the shapes when dy is not the convolution's output size.
+ */
+export function conv2DGradInfo(
+  kernel: string,
+  xShape: Shape4,
+  filterShape: Shape4,
+  dyShape: number[],
+  attrs: { strides: number | [number, number]; pad: tf.backend_util.ExplicitPadding | 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: unknown },
+): tf.backend_util.Conv2DInfo {
+  assertNHWC(kernel, attrs.dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+  if (dyShape[1] !== info.outHeight || dyShape[2] !== info.outWidth) {
+    throw new Error(`${kernel} (wasm): dy [${dyShape}] does not match the output ${info.outHeight}×${info.outWidth} of input [${xShape}]`);
+  }
+  return info;
 }
 
 /** The geometry both depthwise backprop kernels need, with dy's shape checked against it. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, padNHWCInto, simdKernelsFor, type SimdKernels, type SimdOrXnnpack } from '../simd';
-import { modeSwitch, originalWasmKernel } from './compose';
+import { modeSwitch, originalWasmKernel, wasmKernel, type Shape4 } from './compose';
 
 /** See SimdOrXnnpack (lib/backend/simd). */
 export type Conv2DMode = SimdOrXnnpack;
@@ -19,36 +19,23 @@ const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
  * 1×1 or unpadded filters), then the products summed from the bias in XNNPACK's order, so the results are
  * XNNPACK's bit for bit — on the kit's threads, and ≈ 1.1–1.2× faster on one. Every other case is XNNPACK's.
  */
+type ConvInputs = { x: tf.TensorInfo; filter: tf.TensorInfo } & Partial<Record<'bias' | 'preluActivationWeights', tf.TensorInfo>>;
+
 function convKernel(name: typeof tf.Conv2D | typeof tf.FusedConv2D): tf.KernelConfig {
-  return {
-    kernelName: name,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { inputs, attrs } = args;
-      const backend = args.backend as BackendWasm;
-      const { x, filter, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const a = attrs as unknown as tf.FusedConv2DAttrs;
-      const act = ACTIVATIONS[a.activation ?? 'linear'];
-      const nhwc = a.dataFormat == null || a.dataFormat === 'NHWC' || (a.dataFormat as string) === 'channelsLast';
-      const co = filter!.shape[3];
-      const fits =
-        nhwc && act != null && preluActivationWeights == null && x!.dtype === 'float32' && filter!.dtype === 'float32' && co % 4 === 0 &&
-        (bias == null || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === co));
-      const simd = fits ? simdKernelsFor(backend, mode.get()) : null;
-      if (simd == null) return originalWasmKernel(name).kernelFunc(args);
-      const info = tf.backend_util.computeConv2DInfo(
-        x!.shape as [number, number, number, number],
-        filter!.shape as [number, number, number, number],
-        a.strides,
-        a.dilations,
-        a.pad,
-        a.dimRoundingMode,
-        false,
-      );
-      if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return originalWasmKernel(name).kernelFunc(args);
-      return simdConv(backend, simd, x!, filter!, bias ?? null, info, act);
-    },
-  };
+  return wasmKernel<ConvInputs, tf.FusedConv2DAttrs>(name, ({ inputs, attrs: a, backend, args }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const act = ACTIVATIONS[a.activation ?? 'linear'];
+    const nhwc = a.dataFormat == null || a.dataFormat === 'NHWC' || (a.dataFormat as string) === 'channelsLast';
+    const co = filter.shape[3];
+    const fits =
+      nhwc && act != null && preluActivationWeights == null && x.dtype === 'float32' && filter.dtype === 'float32' && co % 4 === 0 &&
+      (bias == null || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === co));
+    const simd = fits ? simdKernelsFor(backend, mode.get()) : null;
+    if (simd == null) return originalWasmKernel(name).kernelFunc(args);
+    const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, a.dilations, a.pad, a.dimRoundingMode, false);
+    if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return originalWasmKernel(name).kernelFunc(args);
+    return simdConv(backend, simd, x, filter, bias ?? null, info, act);
+  });
 }
 
 /** The convolution `info` of x by filter (+ bias, then act) on the kit's `conv2dRows`; returns the new output. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { chunkCount, heapOffset, simdKernels, simdThreads } from '../simd';
-import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
+import { conv2DGradInfo, fillOutput, modeSwitch, pair, runProgram, wasmKernel, type Shape4 } from './compose';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 /** h, w, ci, oh, ow, co, fh, fw, pt, pl of conv2dFilterGradImages. */
@@ -40,33 +40,17 @@ export const setConv2DFilterGradMode = mode.set;
  * [ci, H, fw, ow·n], dy as [oh, 1, ow·n, co]) so XNNPACK's GEMM sees oh taps of ow·n channels instead of
  * oh·ow taps of n: 1.3× less CPU per isolated call with ci ≥ 16, but no faster inside a training step.
  */
-export const conv2DBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: tf.Conv2DBackpropFilter,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    assertNHWC('Conv2DBackpropFilter', dataFormat);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-    );
-    const { outHeight: oh, outWidth: ow } = info;
-    if (dy.shape[1] !== oh || dy.shape[2] !== ow) {
-      throw new Error(`Conv2DBackpropFilter (wasm): dy [${dy.shape}] does not match the output ${oh}×${ow} of x [${x.shape}]`);
-    }
-    const float = x.dtype === 'float32' && dy.dtype === 'float32';
-    const chosen = mode.get() === 'auto' || mode.get() === 'simd' ? pickMode(info, backend as BackendWasm) : mode.get();
-    if (float && chosen === 'simd') return simdFilterGrad(backend as BackendWasm, x, dy, info);
-    if (float && chosen !== 'conv') return im2colFilterGrad(backend as BackendWasm, x, dy, info, chosen === 'shifted');
-    return convFilterGrad(backend, x, dy, info, pair(strides));
-  },
-};
+type FilterGradInputs = { x: tf.TensorInfo; dy: tf.TensorInfo };
+
+export const conv2DBackpropFilterConfig = wasmKernel<FilterGradInputs, tf.Conv2DBackpropFilterAttrs>(tf.Conv2DBackpropFilter, (call) => {
+  const { inputs: { x, dy }, attrs, backend } = call;
+  const info = conv2DGradInfo('Conv2DBackpropFilter', x.shape as Shape4, attrs.filterShape, dy.shape, attrs);
+  const float = x.dtype === 'float32' && dy.dtype === 'float32';
+  const chosen = mode.get() === 'auto' || mode.get() === 'simd' ? pickMode(info, backend) : mode.get();
+  if (float && chosen === 'simd') return simdFilterGrad(backend, x, dy, info);
+  if (float && chosen !== 'conv') return im2colFilterGrad(backend, x, dy, info, chosen === 'shifted');
+  return convFilterGrad(backend, x, dy, info, pair(attrs.strides));
+});
 
 /**
  * Shape-based choice, measured inside training steps of the reference CNN (32 px, batch 32; per-call times
@@ -106,7 +90,7 @@ function simdFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInf
   const single = chunkCount(n, perImage, simdThreads(backend)) <= 1;
   // One thread: P_b is built in a scratch buffer and added into out image by image; several: each in its own slot.
   const scratch = backend.makeOutput([single ? size : n * size], 'float32');
-  try {
+  return fillOutput(backend, out, [scratch], () => {
     const [xo, dyo, so] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, scratch)];
     if (single) {
       (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
@@ -116,13 +100,7 @@ function simdFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInf
       simd.split('conv2dFilterGradImages', n, perImage, [xo, dyo, so, slot, 0, block, ...geometry]);
       simd.split('sumImages', Math.ceil(size / 16), 16 * n, [so, heapOffset(backend, out), slot, n, size]);
     }
-  } catch (err) {
-    backend.disposeData(out.dataId);
-    throw err;
-  } finally {
-    backend.disposeData(scratch.dataId);
-  }
-  return out;
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, padNHWCInto, simdKernelsFor, type SimdKernels, type SimdOrXnnpack } from '../simd';
-import { assertNHWC, modeSwitch, pair, runProgram } from './compose';
+import { conv2DGradInfo, modeSwitch, pair, runProgram, wasmKernel, type Shape4 } from './compose';
 import { rowsOf } from './conv2d';
 
 /** See SimdOrXnnpack (lib/backend/simd). */
@@ -20,47 +20,32 @@ export const setConv2DInputGradMode = mode.set;
  * At stride 1 (ci % 4 = 0, float32) that convolution runs on the kit's SIMD kernel and threads (`simdInputGrad`,
  * ≈ 1.2–1.5× faster than XNNPACK's on one thread, and bit for bit XNNPACK's result); otherwise on XNNPACK.
  */
-export const conv2DBackpropInputConfig: tf.KernelConfig = {
-  kernelName: tf.Conv2DBackpropInput,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    assertNHWC('Conv2DBackpropInput', dataFormat);
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-    );
-    const [sh, sw] = pair(strides);
-    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
-    if (dy.shape[1] !== oh || dy.shape[2] !== ow) {
-      throw new Error(`Conv2DBackpropInput (wasm): dy [${dy.shape}] does not match the output ${oh}×${ow} of input [${inputShape}]`);
-    }
-    const float = dy.dtype === 'float32' && filter.dtype === 'float32';
-    const unit = sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
-    const simd = float && info.dilationHeight === 1 && info.dilationWidth === 1 ? simdKernelsFor(backend as BackendWasm, mode.get()) : null;
-    if (simd && unit && info.inChannels % 4 === 0) return simdInputGrad(backend as BackendWasm, simd, dy, filter, info);
-    if (simd && !unit) return simdTransposedInputGrad(backend as BackendWasm, simd, dy, filter, info);
-    return runProgram(backend, (p) => {
-      const flipped = p.run('Reverse', { x: filter }, { dims: [0, 1] });
-      const wt = p.transpose(flipped, [0, 1, 3, 2]); // [fh, fw, co, ci]
-      const dyd = p.dilate(dy, [sh, sw]); // [n, oh·sh, ow·sw, co]
-      const top = fh - 1 - info.padInfo.top;
-      const left = fw - 1 - info.padInfo.left;
-      return p.conv('Conv2D', dyd, wt, [1, 1], [1, 1], {
-        top,
-        left,
-        bottom: h + fh - 1 - top - oh * sh,
-        right: w + fw - 1 - left - ow * sw,
-      });
+type InputGradInputs = { dy: tf.TensorInfo; filter: tf.TensorInfo };
+
+export const conv2DBackpropInputConfig = wasmKernel<InputGradInputs, tf.Conv2DBackpropInputAttrs>(tf.Conv2DBackpropInput, (call) => {
+  const { inputs: { dy, filter }, attrs, backend } = call;
+  const info = conv2DGradInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape as Shape4, dy.shape, attrs);
+  const [sh, sw] = pair(attrs.strides);
+  const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow, inHeight: h, inWidth: w } = info;
+  const float = dy.dtype === 'float32' && filter.dtype === 'float32';
+  const unit = sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+  const simd = float && info.dilationHeight === 1 && info.dilationWidth === 1 ? simdKernelsFor(backend, mode.get()) : null;
+  if (simd && unit && info.inChannels % 4 === 0) return simdInputGrad(backend, simd, dy, filter, info);
+  if (simd && !unit) return simdTransposedInputGrad(backend, simd, dy, filter, info);
+  return runProgram(backend, (p) => {
+    const flipped = p.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const wt = p.transpose(flipped, [0, 1, 3, 2]); // [fh, fw, co, ci]
+    const dyd = p.dilate(dy, [sh, sw]); // [n, oh·sh, ow·sw, co]
+    const top = fh - 1 - info.padInfo.top;
+    const left = fw - 1 - info.padInfo.left;
+    return p.conv('Conv2D', dyd, wt, [1, 1], [1, 1], {
+      top,
+      left,
+      bottom: h + fh - 1 - top - oh * sh,
+      right: w + fw - 1 - left - ow * sw,
     });
-  },
-};
+  });
+});
 
 /**
  * Stride 1 on the kit's SIMD kernel: dy copied into a zero border of fh − 1 − pt rows on top (fw − 1 − pl columns

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernelsFor, type SimdOrXnnpack } from '../simd';
-import { modeSwitch, originalWasmKernel } from './compose';
+import { modeSwitch, originalWasmKernel, wasmKernel } from './compose';
 
 /** See SimdOrXnnpack (lib/backend/simd). */
 export type DepthwiseMode = SimdOrXnnpack;
@@ -30,28 +29,24 @@ export const depthwiseMode = mode.get;
  * taps column by column from +0 as XNNPACK does, so the results are XNNPACK's bit for bit, on the kit's threads.
  * Other cases use XNNPACK's kernel.
  */
-export const depthwiseConv2dNativeConfig: tf.KernelConfig = {
-  kernelName: tf.DepthwiseConv2dNative,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const backend = args.backend as BackendWasm;
-    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const { strides, pad, dilations, dimRoundingMode, dataFormat } = args.attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
-    const [fh0, fw0, c, m] = filter.shape;
-    const nhwc = dataFormat == null || dataFormat === 'NHWC';
-    const fits = nhwc && m === 1 && c % 4 === 0 && x.dtype === 'float32' && filter.dtype === 'float32' && x.shape[3] === c && depthwiseSizeFits(fh0, fw0);
-    const simd = fits ? simdKernelsFor(backend, mode.get()) : null;
-    if (simd == null) return originalWasmKernel(tf.DepthwiseConv2dNative).kernelFunc(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode, true,
-    );
-    const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
-    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-    const out = backend.makeOutput([n, oh, ow, c], 'float32');
-    simd.split('depthwiseConvRows', n * oh, ow * c * fh * fw, [
-      heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, out),
-      h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, info.padInfo.top, info.padInfo.left,
-    ]);
-    return out;
-  },
-};
+type DepthwiseInputs = { x: tf.TensorInfo; filter: tf.TensorInfo };
+
+export const depthwiseConv2dNativeConfig = wasmKernel<DepthwiseInputs, tf.DepthwiseConv2dNativeAttrs>(tf.DepthwiseConv2dNative, (call) => {
+  const { inputs: { x, filter }, attrs: { strides, pad, dilations, dimRoundingMode, dataFormat }, backend, args } = call;
+  const [fh0, fw0, c, m] = filter.shape;
+  const nhwc = dataFormat == null || dataFormat === 'NHWC';
+  const fits = nhwc && m === 1 && c % 4 === 0 && x.dtype === 'float32' && filter.dtype === 'float32' && x.shape[3] === c && depthwiseSizeFits(fh0, fw0);
+  const simd = fits ? simdKernelsFor(backend, mode.get()) : null;
+  if (simd == null) return originalWasmKernel(tf.DepthwiseConv2dNative).kernelFunc(args);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode, true,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const out = backend.makeOutput([n, oh, ow, c], 'float32');
+  simd.split('depthwiseConvRows', n * oh, ow * c * fh * fw, [
+    heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, out),
+    h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, info.padInfo.top, info.padInfo.left,
+  ]);
+  return out;
+});

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernels, type SimdKernels } from '../simd';
-import { depthwiseGeometry, runProgram } from './compose';
+import { depthwiseGeometry, runProgram, wasmKernel, type Shape4 } from './compose';
 
 /**
  * DepthwiseConv2dNativeBackpropFilter for wasm (missing from the backend).
@@ -16,22 +16,18 @@ import { depthwiseGeometry, runProgram } from './compose';
  * SIMD kernel runs that loop at any size (the same float64 products and sums in the same order: identical
  * results, ≈ 7× faster than the JavaScript on the MBConv source model's layers).
  */
-export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, filterShape } =
-      attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-    const { info, sh, sw, dh, dw, fh, fw, oh, ow, h, w, n, c, m } = depthwiseGeometry(
-      'DepthwiseConv2dNativeBackpropFilter', x.shape as [number, number, number, number], filterShape, dy.shape,
-      { strides, dilations, pad, dimRoundingMode },
-    );
+type Inputs = { x: tf.TensorInfo; dy: tf.TensorInfo };
+
+export const depthwiseConv2dNativeBackpropFilterConfig = wasmKernel<Inputs, tf.DepthwiseConv2dNativeBackpropFilterAttrs>(
+  tf.DepthwiseConv2dNativeBackpropFilter,
+  ({ inputs: { x, dy }, attrs, backend }) => {
+    const g = depthwiseGeometry('DepthwiseConv2dNativeBackpropFilter', x.shape as Shape4, attrs.filterShape, dy.shape, attrs);
+    const { info, sh, sw, dh, dw, fh, fw, oh, ow, h, w, n, c, m } = g;
     const { top, left } = info.padInfo;
     const float = x.dtype === 'float32' && dy.dtype === 'float32';
-    const simd = float && m === 1 && c % 4 === 0 ? simdKernels(backend as BackendWasm) : null;
-    if (simd) return depthwiseFilterGradSimd(backend as BackendWasm, simd, x, dy, info, [fh, fw, c, m]);
-    if (float && n * oh * ow * fh * fw * c * m <= jsMaxMacs) return depthwiseFilterGradJs(backend as BackendWasm, x, dy, info, [fh, fw, c, m]);
+    const simd = float && m === 1 && c % 4 === 0 ? simdKernels(backend) : null;
+    if (simd) return depthwiseFilterGradSimd(backend, simd, x, dy, info, [fh, fw, c, m]);
+    if (float && n * oh * ow * fh * fw * c * m <= jsMaxMacs) return depthwiseFilterGradJs(backend, x, dy, info, [fh, fw, c, m]);
     return runProgram(backend, (p) => {
       const xt = p.reshape(p.transpose(x, [1, 2, 3, 0]), [1, h, w, c * n]);
       const dy5 = p.reshape(dy, [n, oh, ow, c, m]);
@@ -46,7 +42,7 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
       return p.sum(p.reshape(out, [fh, fw, c, n, m]), [3]);
     });
   },
-};
+);
 
 /** Multiply-adds up to which the direct JavaScript loop beats the XNNPACK formulation (measured, see docs). */
 export const JS_MAX_MACS = 8e6;
@@ -105,17 +101,19 @@ function depthwiseFilterGradJs(
   // Heap views after makeOutput (allocating may grow and move the heap).
   const xv = backend.typedArrayFromHeap(x) as Float32Array;
   const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  // The taps i (j) whose row (column) lies inside x, in increasing order: the loop below skips no other term.
+  const taps = (o: number, s: number, d: number, pad: number, size: number, f: number): [number, number] =>
+    [Math.max(0, Math.ceil((pad - o * s) / d)), Math.min(f, Math.floor((size - 1 + pad - o * s) / d) + 1)];
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
-      for (let i = 0; i < fh; i++) {
+      const [i0, i1] = taps(oy, sh, dh, top, h, fh);
+      for (let i = i0; i < i1; i++) {
         const y = oy * sh + i * dh - top;
-        if (y < 0 || y >= h) continue;
         for (let ox = 0; ox < ow; ox++) {
           const db = ((b * oh + oy) * ow + ox) * cm;
-          for (let j = 0; j < fw; j++) {
-            const xx = ox * sw + j * dw - left;
-            if (xx < 0 || xx >= w) continue;
-            const xb = ((b * h + y) * w + xx) * c;
+          const [j0, j1] = taps(ox, sw, dw, left, w, fw);
+          for (let j = j0; j < j1; j++) {
+            const xb = ((b * h + y) * w + (ox * sw + j * dw - left)) * c;
             const ab = (i * fw + j) * cm;
             if (m === 1) {
               for (let k = 0; k < c; k++) acc[ab + k] += xv[xb + k] * dyv[db + k];

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernelsFor } from '../simd';
-import { depthwiseGeometry, runProgram } from './compose';
+import { depthwiseGeometry, runProgram, wasmKernel, type Shape4 } from './compose';
 import { depthwiseMode, depthwiseSizeFits } from './depthwise_conv2d';
 
 /**
@@ -14,24 +13,19 @@ import { depthwiseMode, depthwiseSizeFits } from './depthwise_conv2d';
  * directly (`depthwiseInputGradRows`: no dilated copy, no flipped filter, the zero terms skipped), adding the same
  * products in the same order: bit for bit the same, on the kit's threads.
  */
-export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
-  kernelName: tf.DepthwiseConv2dNativeBackpropInput,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, inputShape } =
-      attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-    const { info, sh, sw, dh, dw, fh, fw, oh, ow, h, w, n, c, m } = depthwiseGeometry(
-      'DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape as [number, number, number, number], dy.shape,
-      { strides, dilations, pad, dimRoundingMode },
-    );
+type Inputs = { dy: tf.TensorInfo; filter: tf.TensorInfo };
+
+export const depthwiseConv2dNativeBackpropInputConfig = wasmKernel<Inputs, tf.DepthwiseConv2dNativeBackpropInputAttrs>(
+  tf.DepthwiseConv2dNativeBackpropInput,
+  ({ inputs: { dy, filter }, attrs, backend }) => {
+    const g = depthwiseGeometry('DepthwiseConv2dNativeBackpropInput', attrs.inputShape, filter.shape as Shape4, dy.shape, attrs);
+    const { info, sh, sw, dh, dw, fh, fw, oh, ow, h, w, n, c, m } = g;
     const float = dy.dtype === 'float32' && filter.dtype === 'float32';
-    const simd = float && m === 1 && c % 4 === 0 && depthwiseSizeFits(fh, fw) ? simdKernelsFor(backend as BackendWasm, depthwiseMode()) : null;
+    const simd = float && m === 1 && c % 4 === 0 && depthwiseSizeFits(fh, fw) ? simdKernelsFor(backend, depthwiseMode()) : null;
     if (simd) {
-      const b = backend as BackendWasm;
-      const out = b.makeOutput([n, h, w, c], 'float32');
+      const out = backend.makeOutput([n, h, w, c], 'float32');
       simd.split('depthwiseInputGradRows', n * h, w * c * fh * fw, [
-        heapOffset(b, dy), heapOffset(b, filter), heapOffset(b, out), h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, info.padInfo.top, info.padInfo.left,
+        heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, out), h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, info.padInfo.top, info.padInfo.left,
       ]);
       return out;
     }
@@ -50,4 +44,4 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
       return p.sum(p.reshape(out, [n, h, w, c, m]), [4]);
     });
   },
-};
+);

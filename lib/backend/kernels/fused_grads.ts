@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernels } from '../simd';
+import { fillOutput, wasmKernel, type WasmCall } from './compose';
 
 /**
  * The kit's fused gradient kernels (wasm only; lib/backend/kernels/gradients.ts calls them from the gradients it
@@ -12,23 +12,33 @@ export const KIT_SQUARE_GRAD = 'KitSquareGrad';
 export const KIT_RELU_GRAD = 'KitReluGrad';
 export const KIT_BATCH_NORM_GRAD = 'KitBatchNormGrad';
 
+type SimdKernels = NonNullable<ReturnType<typeof simdKernels>>;
+type Inputs = Record<string, tf.TensorInfo>;
+
+/** What a fused kernel's body receives: its inputs and attributes, the backend, the kit's SIMD kernels and heap offsets. */
+interface FusedCall<A> extends WasmCall<Inputs, A> {
+  simd: SimdKernels;
+  at: (t: tf.TensorInfo) => number;
+}
+
+/** A fused kernel on the kit's SIMD kernels; an error naming the kernel if they are not loaded. */
+function fusedKernel<A = Record<string, never>>(kernelName: string, body: (call: FusedCall<A>) => tf.TensorInfo | tf.TensorInfo[]): tf.KernelConfig {
+  return wasmKernel<Inputs, A>(kernelName, (call) => {
+    const simd = simdKernels(call.backend);
+    if (simd == null) throw new Error(`${kernelName} (wasm): the kit's SIMD kernels are not loaded`);
+    return body({ ...call, simd, at: (t) => heapOffset(call.backend, t) });
+  });
+}
+
 /** An element-wise fused gradient (dy and one saved tensor of the same shape, float32). */
 function elementwise(kernelName: string, kernel: 'sigmoidGrad' | 'squareGrad' | 'reluGrad', saved: string): tf.KernelConfig {
-  return {
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const b = backend as BackendWasm;
-      const { dy } = inputs as { dy: tf.TensorInfo };
-      const other = inputs[saved] as tf.TensorInfo;
-      const simd = simdKernels(b);
-      if (simd == null) throw new Error(`${kernelName} (wasm): the kit's SIMD kernels are not loaded`);
-      const size = tf.util.sizeFromShape(dy.shape);
-      const out = b.makeOutput(dy.shape, 'float32');
-      simd.split(kernel, Math.ceil(size / 16), 16 * 3, [heapOffset(b, dy), heapOffset(b, other), heapOffset(b, out), size]);
-      return out;
-    },
-  };
+  return fusedKernel(kernelName, ({ inputs, backend, simd, at }) => {
+    const { dy } = inputs;
+    const size = tf.util.sizeFromShape(dy.shape);
+    const out = backend.makeOutput(dy.shape, 'float32');
+    simd.split(kernel, Math.ceil(size / 16), 16 * 3, [at(dy), at(inputs[saved]), at(out), size]);
+    return out;
+  });
 }
 
 /** dy · (y · (1 − y)): Sigmoid's gradient from its output y. */
@@ -42,93 +52,57 @@ export const kitReluGradConfig = elementwise(KIT_RELU_GRAD, 'reluGrad', 'x');
  * FusedBatchNorm's gradient, x and dy [.., c], channel vectors mean, scale, r, m, nr (see batchNormGrad in
  * assembly/kernels.ts): outputs dx, then the gradients of mean, variance, scale and offset ([c] each).
  */
-export const kitBatchNormGradConfig: tf.KernelConfig = {
-  kernelName: KIT_BATCH_NORM_GRAD,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend }) => {
-    const b = backend as BackendWasm;
-    const { x, dy, mean, scale, r, m, nr } = inputs as Record<string, tf.TensorInfo>;
-    const simd = simdKernels(b);
-    if (simd == null) throw new Error(`${KIT_BATCH_NORM_GRAD} (wasm): the kit's SIMD kernels are not loaded`);
-    const c = x.shape[x.shape.length - 1];
-    const rows = tf.util.sizeFromShape(x.shape) / c;
-    const dx = b.makeOutput(x.shape, 'float32');
-    const sums = [0, 1, 2, 3].map(() => b.makeOutput([c], 'float32'));
-    const acc = b.makeOutput([8 * c], 'float32'); // 4 × c float64 sums
-    try {
-      (b.typedArrayFromHeap(acc) as Float32Array).fill(0);
-      const at = (t: tf.TensorInfo) => heapOffset(b, t);
-      simd.split('batchNormGrad', c / 4, rows * 4 * 12, [
-        at(x), at(dy), at(mean), at(scale), at(r), at(m), at(nr), at(dx), at(acc), ...sums.map(at), rows, c,
-      ]);
-    } finally {
-      b.disposeData(acc.dataId);
-    }
-    return [dx, ...sums];
-  },
-};
+export const kitBatchNormGradConfig = fusedKernel(KIT_BATCH_NORM_GRAD, ({ inputs, backend, simd, at }) => {
+  const { x, dy, mean, scale, r, m, nr } = inputs;
+  const c = x.shape[x.shape.length - 1];
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const sums = [0, 1, 2, 3].map(() => backend.makeOutput([c], 'float32'));
+  const acc = backend.makeOutput([8 * c], 'float32'); // 4 × c float64 sums
+  try {
+    (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
+    simd.split('batchNormGrad', c / 4, rows * 4 * 12, [
+      at(x), at(dy), at(mean), at(scale), at(r), at(m), at(nr), at(dx), at(acc), ...sums.map(at), rows, c,
+    ]);
+  } finally {
+    backend.disposeData(acc.dataId);
+  }
+  return [dx, ...sums];
+});
 
 export const KIT_CHANNEL_SUM = 'KitChannelSum';
 export const KIT_BATCH_NORM_FINISH_DX = 'KitBatchNormFinishDx';
 export const KIT_SWISH_GRAD = 'KitSwishGrad';
 
 /** Per-channel sums of x [.., c] (kind 0), (x − mean)² (kind 1) or k·((x − mean)·2) (kind 2), times `scale`: [c]. */
-export const kitChannelSumConfig: tf.KernelConfig = {
-  kernelName: KIT_CHANNEL_SUM,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const b = backend as BackendWasm;
-    const { x, mean, k } = inputs as Record<string, tf.TensorInfo>;
-    const { kind, scale } = attrs as unknown as { kind: number; scale: number };
-    const simd = simdKernels(b);
-    if (simd == null) throw new Error(`${KIT_CHANNEL_SUM} (wasm): the kit's SIMD kernels are not loaded`);
-    const c = x.shape[x.shape.length - 1];
-    const rows = tf.util.sizeFromShape(x.shape) / c;
-    const out = b.makeOutput([c], 'float32');
-    const acc = b.makeOutput([2 * c], 'float32'); // c float64 sums
-    try {
-      (b.typedArrayFromHeap(acc) as Float32Array).fill(0);
-      const at = (t: tf.TensorInfo) => heapOffset(b, t);
-      simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), at(acc), at(out), rows, c, kind, scale]);
-    } finally {
-      b.disposeData(acc.dataId);
-    }
-    return out;
-  },
-};
+export const kitChannelSumConfig = fusedKernel<{ kind: number; scale: number }>(KIT_CHANNEL_SUM, (call) => {
+  const { inputs: { x, mean, k }, attrs: { kind, scale }, backend, simd, at } = call;
+  const c = x.shape[x.shape.length - 1];
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const out = backend.makeOutput([c], 'float32');
+  const acc = backend.makeOutput([2 * c], 'float32'); // c float64 sums
+  return fillOutput(backend, out, [acc], () => {
+    (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
+    simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), at(acc), at(out), rows, c, kind, scale]);
+  });
+});
 
 /** dx₁ + ds·((x − mean)·2), then + dm: the batch norm's input gradient from its three contributions (a new tensor). */
-export const kitBatchNormFinishDxConfig: tf.KernelConfig = {
-  kernelName: KIT_BATCH_NORM_FINISH_DX,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend }) => {
-    const b = backend as BackendWasm;
-    const { x, mean, ds, dm, dx } = inputs as Record<string, tf.TensorInfo>;
-    const simd = simdKernels(b);
-    if (simd == null) throw new Error(`${KIT_BATCH_NORM_FINISH_DX} (wasm): the kit's SIMD kernels are not loaded`);
-    const c = x.shape[x.shape.length - 1];
-    const rows = tf.util.sizeFromShape(x.shape) / c;
-    const out = b.makeOutput(x.shape, 'float32');
-    // The kernel updates its dx argument in place: work on a copy so the input stays as the engine knows it.
-    (b.typedArrayFromHeap(out) as Float32Array).set(b.typedArrayFromHeap(dx) as Float32Array);
-    const at = (t: tf.TensorInfo) => heapOffset(b, t);
-    simd.split('batchNormFinishDx', rows, c * 6, [at(x), at(mean), at(ds), at(dm), at(out), c]);
-    return out;
-  },
-};
+export const kitBatchNormFinishDxConfig = fusedKernel(KIT_BATCH_NORM_FINISH_DX, ({ inputs, backend, simd, at }) => {
+  const { x, mean, ds, dm, dx } = inputs;
+  const c = x.shape[x.shape.length - 1];
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const out = backend.makeOutput(x.shape, 'float32');
+  // The kernel updates its dx argument in place: work on a copy so the input stays as the engine knows it.
+  (backend.typedArrayFromHeap(out) as Float32Array).set(backend.typedArrayFromHeap(dx) as Float32Array);
+  simd.split('batchNormFinishDx', rows, c * 6, [at(x), at(mean), at(ds), at(dm), at(out), c]);
+  return out;
+});
 
 /** Swish's gradient from dy, x and s = sigmoid(x). */
-export const kitSwishGradConfig: tf.KernelConfig = {
-  kernelName: KIT_SWISH_GRAD,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend }) => {
-    const b = backend as BackendWasm;
-    const { dy, x, s } = inputs as Record<string, tf.TensorInfo>;
-    const simd = simdKernels(b);
-    if (simd == null) throw new Error(`${KIT_SWISH_GRAD} (wasm): the kit's SIMD kernels are not loaded`);
-    const size = tf.util.sizeFromShape(dy.shape);
-    const out = b.makeOutput(dy.shape, 'float32');
-    simd.split('swishGrad', Math.ceil(size / 16), 16 * 6, [heapOffset(b, dy), heapOffset(b, x), heapOffset(b, s), heapOffset(b, out), size]);
-    return out;
-  },
-};
+export const kitSwishGradConfig = fusedKernel(KIT_SWISH_GRAD, ({ inputs: { dy, x, s }, backend, simd, at }) => {
+  const size = tf.util.sizeFromShape(dy.shape);
+  const out = backend.makeOutput(dy.shape, 'float32');
+  simd.split('swishGrad', Math.ceil(size / 16), 16 * 6, [at(dy), at(x), at(s), at(out), size]);
+  return out;
+});

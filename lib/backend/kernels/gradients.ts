@@ -18,6 +18,22 @@ import { KIT_BATCH_NORM_GRAD, KIT_RELU_GRAD, KIT_SIGMOID_GRAD, KIT_SQUARE_GRAD }
  * The fused kernels run only in a first-order backward pass (the tape off): they have no gradients of their own,
  * so a gradient of a gradient uses tfjs's formulation.
  */
+/**
+ * The gradient of an element-wise kernel from one saved tensor (its input x or its output y) on the kit's fused
+ * kernel `fusedName` where `fused` allows it, else tfjs's own.
+ */
+function elementwiseGradient(kernelName: string, fusedName: string, saved: 'x' | 'y'): tf.GradConfig {
+  return {
+    kernelName,
+    ...(saved === 'x' ? { inputsToSave: ['x'] } : { outputsToSave: [true] }),
+    gradFunc: (dy, savedTensors) => {
+      const [t] = savedTensors;
+      if (!fused(dy as tf.Tensor, t)) return tfjsGradient(kernelName, dy, savedTensors, {});
+      return { x: () => tf.engine().runKernel(fusedName, { dy: dy as tf.Tensor, [saved]: t }) as tf.Tensor };
+    },
+  };
+}
+
 const WASM_GRADIENTS: readonly tf.GradConfig[] = [
   {
     kernelName: tf.Mean,
@@ -30,33 +46,9 @@ const WASM_GRADIENTS: readonly tf.GradConfig[] = [
       return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy as tf.Tensor, expanded), count), x.shape) };
     },
   },
-  {
-    kernelName: tf.Sigmoid,
-    outputsToSave: [true],
-    gradFunc: (dy, saved) => {
-      const [y] = saved;
-      if (!fused(dy as tf.Tensor, y)) return tfjsGradient(tf.Sigmoid, dy, saved, {});
-      return { x: () => tf.engine().runKernel(KIT_SIGMOID_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor };
-    },
-  },
-  {
-    kernelName: tf.Square,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
-      const [x] = saved;
-      if (!fused(dy as tf.Tensor, x)) return tfjsGradient(tf.Square, dy, saved, {});
-      return { x: () => tf.engine().runKernel(KIT_SQUARE_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
-    },
-  },
-  {
-    kernelName: tf.Relu,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
-      const [x] = saved;
-      if (!fused(dy as tf.Tensor, x)) return tfjsGradient(tf.Relu, dy, saved, {});
-      return { x: () => tf.engine().runKernel(KIT_RELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
-    },
-  },
+  elementwiseGradient(tf.Sigmoid, KIT_SIGMOID_GRAD, 'y'),
+  elementwiseGradient(tf.Square, KIT_SQUARE_GRAD, 'x'),
+  elementwiseGradient(tf.Relu, KIT_RELU_GRAD, 'x'),
   {
     kernelName: tf.FusedBatchNorm,
     inputsToSave: ['x', 'mean', 'variance', 'scale'],

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { originalWasmKernel } from './compose';
+import { originalWasmKernel, wasmKernel } from './compose';
 
 /**
  * Identity for wasm without a copy: the result shares x's buffer and raises its ref count, as tfjs's cpu
@@ -8,15 +8,10 @@ import { originalWasmKernel } from './compose';
  * it saves for a gradient, so the backend's copying Identity cost ≈ 30 ms per training step of a small
  * MBConv net (≈ 800 copies). Strings use the backend's own kernel.
  */
-export const identityConfig: tf.KernelConfig = {
-  kernelName: tf.Identity,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    if (x.dtype === 'string') return originalWasmKernel(tf.Identity).kernelFunc(args);
-    return alias(args.backend as BackendWasm, x);
-  },
-};
+export const identityConfig = wasmKernel<{ x: tf.TensorInfo }>(tf.Identity, ({ inputs: { x }, backend, args }) => {
+  if (x.dtype === 'string') return originalWasmKernel(tf.Identity).kernelFunc(args);
+  return alias(backend, x);
+});
 
 /** A TensorInfo sharing x's data (ref count raised). */
 export function alias(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {

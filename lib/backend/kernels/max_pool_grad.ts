@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernels } from '../simd';
-import { originalWasmKernel } from './compose';
+import { originalWasmKernel, wasmKernel } from './compose';
 
 /**
  * MaxPoolGrad for wasm, replacing the backend's own kernel (the largest single cost of a training step of
@@ -14,51 +13,40 @@ import { originalWasmKernel } from './compose';
  * MaxPoolWithArgmax + ScatterNd (whose argmax starts at FLT_MIN and needed a shifted copy of the input),
  * and ≈ 10× faster than the backend's own kernel. Non-float32 inputs use the backend's kernel.
  */
-export const maxPoolGradConfig: tf.KernelConfig = {
-  kernelName: tf.MaxPoolGrad,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const { inputs, attrs } = args;
-    const backend = args.backend as BackendWasm;
-    const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
-    if (input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4) {
-      return originalWasmKernel(tf.MaxPoolGrad).kernelFunc(args);
-    }
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      filterSize,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-    );
-    if (dy.shape.join() !== info.outShape.join()) {
-      throw new Error(`MaxPoolGrad (wasm, lib/backend/kernels): dy [${dy.shape}] does not match the pooled shape [${info.outShape}] of x [${input.shape}]`);
-    }
-    const out = backend.makeOutput(input.shape, 'float32');
-    // Heap views after makeOutput (allocating may grow and move the heap).
-    const xv = backend.typedArrayFromHeap(input) as Float32Array;
-    const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
-    const dx = backend.typedArrayFromHeap(out) as Float32Array;
-    const tiled = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
-    const inside = info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight * 2 <= info.inHeight && info.outWidth * 2 <= info.inWidth;
-    const simd = tiled && inside && info.inChannels % 4 === 0 ? simdKernels(backend) : null;
-    if (simd) {
-      if (info.outHeight * 2 !== info.inHeight || info.outWidth * 2 !== info.inWidth) dx.fill(0);
-      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
-      simd.split('maxPoolGrad2x2Rows', batchSize * outHeight, outWidth * inChannels * 4, [
-        heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), inHeight, inWidth, inChannels, outHeight, outWidth,
-      ]);
-    } else if (tiled && inside) {
-      maxPoolGrad2x2(xv, dyv, dx, info);
-    } else {
-      dx.fill(0);
-      maxPoolGradLoop(xv, dyv, dx, info);
-    }
-    return out;
-  },
-};
+type MaxPoolGradInputs = { dy: tf.TensorInfo; input: tf.TensorInfo };
+
+export const maxPoolGradConfig = wasmKernel<MaxPoolGradInputs, tf.MaxPoolGradAttrs>(tf.MaxPoolGrad, ({ inputs, attrs, backend, args }) => {
+  const { dy, input } = inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs;
+  if (input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4) {
+    return originalWasmKernel(tf.MaxPoolGrad).kernelFunc(args);
+  }
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  if (dy.shape.join() !== info.outShape.join()) {
+    throw new Error(`MaxPoolGrad (wasm, lib/backend/kernels): dy [${dy.shape}] does not match the pooled shape [${info.outShape}] of x [${input.shape}]`);
+  }
+  const out = backend.makeOutput(input.shape, 'float32');
+  // Heap views after makeOutput (allocating may grow and move the heap).
+  const xv = backend.typedArrayFromHeap(input) as Float32Array;
+  const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  const tiled = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2;
+  const inside = info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight * 2 <= info.inHeight && info.outWidth * 2 <= info.inWidth;
+  const simd = tiled && inside && info.inChannels % 4 === 0 ? simdKernels(backend) : null;
+  if (simd) {
+    if (info.outHeight * 2 !== info.inHeight || info.outWidth * 2 !== info.inWidth) dx.fill(0);
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+    simd.split('maxPoolGrad2x2Rows', batchSize * outHeight, outWidth * inChannels * 4, [
+      heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), inHeight, inWidth, inChannels, outHeight, outWidth,
+    ]);
+  } else if (tiled && inside) {
+    maxPoolGrad2x2(xv, dyv, dx, info);
+  } else {
+    dx.fill(0);
+    maxPoolGradLoop(xv, dyv, dx, info);
+  }
+  return out;
+});
 
 /**
  * The common 2×2, stride-2 pool with every window inside x. The windows are disjoint, so every covered element

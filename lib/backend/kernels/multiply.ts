@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { originalWasmKernel } from './compose';
+import { originalWasmKernel, wasmKernel } from './compose';
 import { alias } from './identity';
 
 /**
@@ -9,17 +9,11 @@ import { alias } from './identity';
  * x · sigmoid(x · α) with α = 1, so each swish layer multiplied its whole input by 1 forward and its gradient by
  * 1 backward (≈ 20 full-size passes per step of the MBConv source model).
  */
-export const multiplyConfig: tf.KernelConfig = {
-  kernelName: tf.Multiply,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const backend = args.backend as BackendWasm;
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const other = isOne(backend, b) ? a : isOne(backend, a) ? b : null;
-    if (other == null || other.dtype !== 'float32') return originalWasmKernel(tf.Multiply).kernelFunc(args);
-    return alias(backend, other);
-  },
-};
+export const multiplyConfig = wasmKernel<{ a: tf.TensorInfo; b: tf.TensorInfo }>(tf.Multiply, ({ inputs: { a, b }, backend, args }) => {
+  const other = isOne(backend, b) ? a : isOne(backend, a) ? b : null;
+  if (other == null || other.dtype !== 'float32') return originalWasmKernel(tf.Multiply).kernelFunc(args);
+  return alias(backend, other);
+});
 
 /** Whether `t` is a float32 scalar (rank 0, so the product has the other operand's shape) equal to 1. */
 function isOne(backend: BackendWasm, t: tf.TensorInfo): boolean {

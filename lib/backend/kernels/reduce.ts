@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernels } from '../simd';
-import { originalWasmKernel } from './compose';
+import { originalWasmKernel, wasmKernel } from './compose';
 
 /**
  * Reductions over axes that are not the innermost ones, for the kit's Sum and Mean kernels.
@@ -97,17 +97,10 @@ export function axesOf(axis: number | number[] | null | undefined, rank: number)
  * reductions, other dtypes and interleaved axes use the backend's own kernel.
  */
 export function middleReductionConfig(kernelName: typeof tf.Sum | typeof tf.Mean, scale: (r: number) => number): tf.KernelConfig {
-  return {
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args;
-      const { x } = inputs as { x: tf.TensorInfo };
-      const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
-      const axes = axesOf(axis, x.shape.length);
-      const view = x.dtype === 'float32' ? reductionView(x.shape, axes) : null;
-      if (view == null) return originalWasmKernel(kernelName).kernelFunc(args);
-      return reduceMiddle(backend as BackendWasm, x, view, reducedShape(x.shape, axes, keepDims), scale(view.r));
-    },
-  };
+  return wasmKernel<{ x: tf.TensorInfo }, tf.SumAttrs>(kernelName, ({ inputs: { x }, attrs: { axis, keepDims }, backend, args }) => {
+    const axes = axesOf(axis, x.shape.length);
+    const view = x.dtype === 'float32' ? reductionView(x.shape, axes) : null;
+    if (view == null) return originalWasmKernel(kernelName).kernelFunc(args);
+    return reduceMiddle(backend, x, view, reducedShape(x.shape, axes, keepDims), scale(view.r));
+  });
 }

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset } from '../simd';
-import { originalWasmKernel } from './compose';
+import { originalWasmKernel, wasmKernel } from './compose';
 
 /**
  * Tile for wasm, replacing the backend's element-by-element kernel, which dominated training steps with
@@ -12,25 +11,17 @@ import { originalWasmKernel } from './compose';
  * written with memory moves on the wasm heap (the first block, then doubling copies), bit for bit the input's values
  * (−0 and NaN included). float32 and int32; other dtypes, or views needing more than 6 axes, use the backend's own.
  */
-export const tileConfig: tf.KernelConfig = {
-  kernelName: tf.Tile,
-  backendName: 'wasm',
-  kernelFunc: (args) => {
-    const { inputs, attrs } = args;
-    const backend = args.backend as BackendWasm;
-    const { x } = inputs as { x: tf.TensorInfo };
-    const { reps } = attrs as unknown as tf.TileAttrs;
-    const view = broadcastView(x.shape, reps);
-    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || view == null) return originalWasmKernel(tf.Tile).kernelFunc(args);
-    const out = backend.makeOutput(x.shape.map((d, i) => d * reps[i]), x.dtype);
-    if (tf.util.sizeFromShape(out.shape) === 0) return out;
-    // One view of the heap after makeOutput (allocating may grow and move it).
-    const heap = new Int32Array((backend.typedArrayFromHeap(out) as Float32Array).buffer);
-    const levels = view.x.map((d, i) => (view.zeros[i] > 1 ? { repeat: view.zeros[i] } : { data: d }));
-    tileInto(heap, heapOffset(backend, x) >> 2, heapOffset(backend, out) >> 2, levels);
-    return out;
-  },
-};
+export const tileConfig = wasmKernel<{ x: tf.TensorInfo }, tf.TileAttrs>(tf.Tile, ({ inputs: { x }, attrs: { reps }, backend, args }) => {
+  const view = broadcastView(x.shape, reps);
+  if ((x.dtype !== 'float32' && x.dtype !== 'int32') || view == null) return originalWasmKernel(tf.Tile).kernelFunc(args);
+  const out = backend.makeOutput(x.shape.map((d, i) => d * reps[i]), x.dtype);
+  if (tf.util.sizeFromShape(out.shape) === 0) return out;
+  // One view of the heap after makeOutput (allocating may grow and move it).
+  const heap = new Int32Array((backend.typedArrayFromHeap(out) as Float32Array).buffer);
+  const levels = view.x.map((d, i) => (view.zeros[i] > 1 ? { repeat: view.zeros[i] } : { data: d }));
+  tileInto(heap, heapOffset(backend, x) >> 2, heapOffset(backend, out) >> 2, levels);
+  return out;
+});
 
 type Level = { repeat: number } | { data: number };
 
