@@ -10,6 +10,8 @@ import { setConv2DFilterGradMode, type FilterGradMode } from '../../lib/backend/
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { onBoth, relError } from './helpers';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { fillOutput } from '../../lib/backend/kernels/compose';
 
 const TOL = 1e-4;
 
@@ -176,4 +178,23 @@ test('Conv2DBackpropFilter: every formulation matches cpu on the reference CNN\'
       tf.setBackend('wasm');
     }
   }
+});
+
+test('fillOutput (the clean-up of kernels that write their own output): the output is freed on an error, the scratch always', () => {
+  tf.setBackend('wasm');
+  const backend = tf.backend() as BackendWasm;
+  const before = wasmDataBuffers();
+  const out = backend.makeOutput([8], 'float32');
+  const scratch = [backend.makeOutput([4], 'float32'), backend.makeOutput([2], 'float32')];
+  assert.equal(wasmDataBuffers(), before + 3);
+  assert.throws(() => fillOutput(backend, out, scratch, () => { throw new Error('kernel failed'); }), /kernel failed/);
+  assert.equal(wasmDataBuffers(), before, 'output and scratch freed after the error');
+  const ok = backend.makeOutput([8], 'float32');
+  const tmp = backend.makeOutput([4], 'float32');
+  const got = fillOutput(backend, ok, [tmp], () => (backend.typedArrayFromHeap(ok) as Float32Array).fill(3));
+  assert.equal(got, ok);
+  assert.equal(wasmDataBuffers(), before + 1, 'only the output stays');
+  assert.deepEqual(Array.from(backend.typedArrayFromHeap(ok) as Float32Array), new Array(8).fill(3));
+  backend.disposeData(ok.dataId);
+  assert.equal(wasmDataBuffers(), before);
 });
