@@ -11,7 +11,7 @@ import { registerWasmGradients, restoreTfjsGradients } from '../../lib/backend/k
 import { setFastClone } from '../../lib/backend/engine';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
-import { relError } from './helpers';
+import { randomDepthwiseCase, relError, trainingBatchNorm } from './helpers';
 
 before(async () => {
   await initBackend({ backend: 'wasm' });
@@ -102,17 +102,10 @@ test("Conv2DBackpropInput at strides 2–3 (the transposed kernel) equals the ze
 test("DepthwiseConv2dNative and its input gradient equal XNNPACK's formulation bit for bit (strides, dilations, kernels 1–5)", () => {
   const rng = new Rng(32);
   for (let t = 0; t < quickOr(12, 30); t++) {
-    const c = 4 * (1 + rng.int(10));
-    const k = 1 + rng.int(5);
-    const s = 1 + rng.int(2);
-    const d = s === 1 && rng.bernoulli(0.3) ? 2 : 1;
-    const pad = (['same', 'valid'] as const)[rng.int(2)];
-    const e = (k - 1) * d + 1;
-    const shape: [number, number, number, number] = [1 + rng.int(3), e + rng.int(9), e + rng.int(9), c];
+    const { c, k, s, d, pad, shape, what } = randomDepthwiseCase(rng, 10, 9);
     tf.tidy(() => {
       const x = tf.randomNormal(shape, 0, 1, 'float32', t) as tf.Tensor4D;
       const w = tf.randomNormal([k, k, c, 1], 0, 1, 'float32', t + 50) as tf.Tensor4D;
-      const what = `x [${shape}] k${k} s${s} d${d} ${pad}`;
       const [a, b] = originalThenKit(xnnpackDepthwise, () => tf.depthwiseConv2d(x, w, s, pad, 'NHWC', d));
       assertSameBits(a[0], b[0], `DepthwiseConv2dNative ${what}`);
       const dy = tf.randomNormal(b[0].shape, 0, 1, 'float32', t + 60);
@@ -163,8 +156,7 @@ test("the kit's gradients (Mean, Sigmoid, Square, Relu, FusedBatchNorm) equal tf
   const beta = tf.randomNormal([8], 0, 0.3, 'float32', 3);
   // A batch-norm layer as tfjs-layers trains it, then a swish and a global average pool.
   const loss = (xv: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-    const { mean, variance } = tf.moments(xv, [0, 1, 2]);
-    const y = tf.batchNorm(xv, mean, variance, b, g, 1e-3);
+    const y = trainingBatchNorm(xv, g, b);
     return tf.add(tf.mean(tf.mul(tf.sigmoid(y), y), [1, 2]).square().sum(), tf.relu(y).sum());
   };
   const tfjs = () => {

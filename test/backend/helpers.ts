@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../../lib/random';
 
 /** Largest absolute difference over largest absolute reference value (0 when both are zero). */
 export function relError(ref: tf.Tensor, got: tf.Tensor): number {
@@ -31,4 +32,22 @@ export function bothBackends<T extends tf.Tensor | tf.Tensor[]>(f: () => T): [T,
   tf.setBackend('wasm');
   const got = f();
   return [ref, got];
+}
+
+/** A random depthwise case: c = 4·(1..groups) channels, kernel 1–5, stride 1–2, dilation 2 on 30 % of stride-1 cases, either padding, input ≥ the dilated kernel (+ 0..extra − 1). */
+export function randomDepthwiseCase(rng: Rng, groups: number, extra: number) {
+  const c = 4 * (1 + rng.int(groups));
+  const k = 1 + rng.int(5);
+  const s = 1 + rng.int(2);
+  const d = s === 1 && rng.bernoulli(0.3) ? 2 : 1;
+  const pad = (['same', 'valid'] as const)[rng.int(2)];
+  const e = (k - 1) * d + 1;
+  const shape: [number, number, number, number] = [1 + rng.int(3), e + rng.int(extra), e + rng.int(extra), c];
+  return { c, k, s, d, pad, shape, what: `x [${shape}] k${k} s${s} d${d} ${pad}` };
+}
+
+/** A batch-norm layer as tfjs-layers trains it: the batch's moments over N, H, W, then normalisation with ε = 1e-3. */
+export function trainingBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  return tf.batchNorm(x, mean, variance, beta, gamma, 1e-3);
 }

@@ -14,7 +14,7 @@ import { setConv2DMode } from '../../lib/backend/kernels/conv2d';
 import { setDepthwiseFilterJsMaxMacs } from '../../lib/backend/kernels/depthwise_conv2d_backprop_filter';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
-import { onBoth, relError } from './helpers';
+import { onBoth, randomDepthwiseCase, relError } from './helpers';
 
 before(async () => {
   await initBackend({ backend: 'wasm' });
@@ -199,18 +199,12 @@ test('Add of a bias over the last axis on the SIMD kernel equals cpu exactly; ot
 test('DepthwiseConv2dNativeBackpropFilter (multiplier 1) on the SIMD kernel: matches cpu, and bit for bit the JavaScript loop', () => {
   const rng = new Rng(15);
   for (let t = 0; t < quickOr(10, 25); t++) {
-    const c = 4 * (1 + rng.int(5));
-    const k = 1 + rng.int(5);
-    const s = 1 + rng.int(2);
-    const d = s === 1 && rng.bernoulli(0.3) ? 2 : 1;
-    const pad = (['same', 'valid'] as const)[rng.int(2)];
-    const shape: Shape = [1 + rng.int(3), (k - 1) * d + 1 + rng.int(8), (k - 1) * d + 1 + rng.int(8), c];
+    const { c, k, s, d, pad, shape, what } = randomDepthwiseCase(rng, 5, 8);
     tf.tidy(() => {
       tf.setBackend('cpu');
       const x = tf.randomNormal(shape, 0, 1, 'float32', t) as tf.Tensor4D;
       const dy = tf.randomNormal(tf.depthwiseConv2d(x, tf.zeros([(k - 1) * d + 1, (k - 1) * d + 1, c, 1]) as tf.Tensor4D, s, pad).shape, 0, 1, 'float32', t + 1);
       const attrs = { strides: s, dilations: d, pad, filterShape: [k, k, c, 1] };
-      const what = `x [${shape}] k${k} s${s} d${d} ${pad}`;
       tf.setBackend('wasm');
       const got = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       if (d === 1) {
