@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CommandSpec, UsageError, runCommand, REPO_ROOT, sharedFlag } from './lib/cli';
+import { runJobs } from './lib/jobs';
 import { Notebook } from './lib/nbformat';
 import { NotebookResult } from './notebooks/execute';
 import { liveKernels } from './notebooks/jupyter-client';
@@ -134,19 +135,14 @@ export async function gradeAll(o: GradeOptions, stopped: () => boolean = () => f
   const todo = submissions.filter((s) => sources.has(s.notebook));
   const ws = makeWorkspace(REPO_ROOT);
   const graded: GradedNotebook[] = new Array(todo.length);
-  let next = 0;
   try {
-    const worker = async () => {
-      while (next < todo.length && !stopped()) {
-        const i = next++;
-        const sub = todo[i];
-        const g = await gradeOne(sub, sources.get(sub.notebook)!, path.join(ws, `${i}-${safeName(sub.student)}`), o);
-        graded[i] = g;
-        const t = g.scores.reduce((a, c) => [a[0] + c.score, a[1] + c.maxScore], [0, 0]);
-        log(`${g.unreadable ? '✘' : '✔'} ${sub.student}/${sub.notebook}: ${t[0]}/${t[1]} (${g.seconds.toFixed(1)} s)${[g.unreadable, ...g.changes, ...g.problems].filter(Boolean).map((n) => `\n    ${n}`).join('')}`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs, todo.length)) }, worker));
+    await runJobs(todo.length, o.jobs, async (i) => {
+      const sub = todo[i];
+      const g = await gradeOne(sub, sources.get(sub.notebook)!, path.join(ws, `${i}-${safeName(sub.student)}`), o);
+      graded[i] = g;
+      const t = g.scores.reduce((a, c) => [a[0] + c.score, a[1] + c.maxScore], [0, 0]);
+      log(`${g.unreadable ? '✘' : '✔'} ${sub.student}/${sub.notebook}: ${t[0]}/${t[1]} (${g.seconds.toFixed(1)} s)${[g.unreadable, ...g.changes, ...g.problems].filter(Boolean).map((n) => `\n    ${n}`).join('')}`);
+    }, stopped);
   } finally {
     fs.rmSync(ws, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CommandSpec, ParsedFlags, UsageError, parseCommand, runCommand } from './lib/cli';
+import { runJobs } from './lib/jobs';
 import { NotebookResult, runNotebook } from './notebooks/execute';
 import { liveKernels } from './notebooks/jupyter-client';
 import { watchLifeline } from './notebooks/lifeline';
@@ -94,25 +95,20 @@ export function collectNotebooks(inputs: string[], root: string): string[] {
 /** Run notebooks with at most `jobs` kernels at a time. */
 export async function runAll(plan: PlannedNotebook[], o: CliOptions, progress: RunProgress, stopped: () => boolean): Promise<NotebookResult[]> {
   const results: NotebookResult[] = new Array(plan.length);
-  let next = 0;
   const env: Record<string, string> = o.quick ? { KIT_QUICK: '1' } : {}; // else the runner's own KIT_QUICK is inherited
-  const worker = async () => {
-    while (next < plan.length && !stopped()) {
-      const i = next++;
-      const { file, name, output } = plan[i];
-      const r = await runNotebook(file, output, {
-        name, cellTimeout: o.cellTimeout, notebookTimeout: o.notebookTimeout, env, params: o.params,
-        onStart: (codeCells) => progress.start(name, codeCells),
-        onCell: (p) => progress.cell(name, p.done, p.codeCells, p.seconds),
-      });
-      results[i] = r;
-      const mark = r.status === 'ok' ? '✔' : '✘';
-      progress.finish(name, `${mark} ${name}: ${r.status} (${r.cellsRun}/${r.codeCells} cells, ${r.seconds.toFixed(1)} s)` +
-        (r.failure ? `\n    cell ${r.failure.cellIndex}: ${errorHeadline(r.failure.error)}` : '') +
-        r.warnings.map((w) => `\n    warning: ${w}`).join(''));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs, plan.length)) }, worker));
+  await runJobs(plan.length, o.jobs, async (i) => {
+    const { file, name, output } = plan[i];
+    const r = await runNotebook(file, output, {
+      name, cellTimeout: o.cellTimeout, notebookTimeout: o.notebookTimeout, env, params: o.params,
+      onStart: (codeCells) => progress.start(name, codeCells),
+      onCell: (p) => progress.cell(name, p.done, p.codeCells, p.seconds),
+    });
+    results[i] = r;
+    const mark = r.status === 'ok' ? '✔' : '✘';
+    progress.finish(name, `${mark} ${name}: ${r.status} (${r.cellsRun}/${r.codeCells} cells, ${r.seconds.toFixed(1)} s)` +
+      (r.failure ? `\n    cell ${r.failure.cellIndex}: ${errorHeadline(r.failure.error)}` : '') +
+      r.warnings.map((w) => `\n    warning: ${w}`).join(''));
+  }, stopped);
   return results.filter(Boolean);
 }
 

@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CommandSpec, UsageError, runCommand, REPO_ROOT, sharedFlag } from './lib/cli';
+import { runJobs } from './lib/jobs';
 import { Notebook, cellSource } from './lib/nbformat';
 import { runNotebook } from './notebooks/execute';
 import { ReferenceFile, ReferenceMode, answerHash, normalizeAnswer } from '../lib/exercises';
@@ -102,25 +103,20 @@ async function measure(todo: Job[], jobs: number, cellTimeout: number, refFile: 
   const tmp = makeWorkspace(REPO_ROOT);
   const records: Recorded[] = [];
   const failures: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const i = next++;
-      const j = todo[i];
-      const rec = path.join(tmp, `${j.name}-${j.mode}-${j.seed}.jsonl`);
-      const input = path.join(tmp, `run-${i}`, `${j.name}.ipynb`);
-      fs.mkdirSync(path.dirname(input));
-      fs.copyFileSync(j.file, input);
-      const env = { KIT_QUICK: j.mode === 'quick' ? '1' : '0', KIT_RECORD_ANSWERS: rec, KIT_REFERENCES: refFile };
-      const r = await runNotebook(input, path.join(tmp, `run-${i}`, 'executed.ipynb'), { cellTimeout, notebookTimeout: 4 * 3600, env, params: { seed: j.seed } });
-      const lines = fs.existsSync(rec) ? fs.readFileSync(rec, 'utf8').split('\n').filter(Boolean) : [];
-      for (const l of lines) records.push({ ...(JSON.parse(l) as { id: string; value: unknown; mode: ReferenceMode }), seed: j.seed, notebook: j.name });
-      const what = `${j.name} (${j.mode}, seed ${j.seed})`;
-      if (r.status !== 'ok') failures.push(`${what}: ${r.status} at cell ${r.failure?.cellIndex}: ${r.failure?.error.split('\n')[0]}`);
-      console.log(`${r.status === 'ok' ? '✔' : '✘'} ${what}: ${lines.length} answer(s) recorded, ${r.seconds.toFixed(1)} s`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, todo.length)) }, worker));
+  await runJobs(todo.length, jobs, async (i) => {
+    const j = todo[i];
+    const rec = path.join(tmp, `${j.name}-${j.mode}-${j.seed}.jsonl`);
+    const input = path.join(tmp, `run-${i}`, `${j.name}.ipynb`);
+    fs.mkdirSync(path.dirname(input));
+    fs.copyFileSync(j.file, input);
+    const env = { KIT_QUICK: j.mode === 'quick' ? '1' : '0', KIT_RECORD_ANSWERS: rec, KIT_REFERENCES: refFile };
+    const r = await runNotebook(input, path.join(tmp, `run-${i}`, 'executed.ipynb'), { cellTimeout, notebookTimeout: 4 * 3600, env, params: { seed: j.seed } });
+    const lines = fs.existsSync(rec) ? fs.readFileSync(rec, 'utf8').split('\n').filter(Boolean) : [];
+    for (const l of lines) records.push({ ...(JSON.parse(l) as { id: string; value: unknown; mode: ReferenceMode }), seed: j.seed, notebook: j.name });
+    const what = `${j.name} (${j.mode}, seed ${j.seed})`;
+    if (r.status !== 'ok') failures.push(`${what}: ${r.status} at cell ${r.failure?.cellIndex}: ${r.failure?.error.split('\n')[0]}`);
+    console.log(`${r.status === 'ok' ? '✔' : '✘'} ${what}: ${lines.length} answer(s) recorded, ${r.seconds.toFixed(1)} s`);
+  });
   fs.rmSync(tmp, { recursive: true, force: true });
   return { records, failures };
 }
