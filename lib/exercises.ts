@@ -55,7 +55,7 @@ export interface ReferenceFile {
 }
 
 /** A check's outcome. `close` only ever says how far, never in which direction. */
-export interface Verdict {
+export interface CheckResult {
   id: string;
   verdict: 'right' | 'close' | 'wrong' | 'unanswered';
   message: string;
@@ -63,9 +63,9 @@ export interface Verdict {
 
 /** Thrown by the assert* checks when an answer is not right (its stack is kept short for the notebook). */
 export class AnswerError extends Error {
-  declare readonly verdict: Verdict;
+  declare readonly verdict: CheckResult;
 
-  constructor(verdict: Verdict) {
+  constructor(verdict: CheckResult) {
     super(verdict.message);
     // not enumerable, so the notebook prints the message alone; a short stack (the frames are the kit's)
     Object.defineProperty(this, 'name', { value: 'AnswerError', enumerable: false, configurable: true, writable: true });
@@ -133,7 +133,7 @@ function lookup(id: string): ExerciseReference {
   return ref;
 }
 
-function checkRange(id: string, ref: RangeReference, value: unknown, mode: ReferenceMode): Verdict {
+function checkRange(id: string, ref: RangeReference, value: unknown, mode: ReferenceMode): CheckResult {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     return { id, verdict: 'unanswered', message: `${id}: no answer yet (expected a number, got ${value === undefined ? 'undefined' : JSON.stringify(value)})` };
   }
@@ -156,7 +156,7 @@ function checkRange(id: string, ref: RangeReference, value: unknown, mode: Refer
   };
 }
 
-function checkHash(id: string, ref: HashReference, value: unknown): Verdict {
+function checkHash(id: string, ref: HashReference, value: unknown): CheckResult {
   const norm = normalizeAnswer(value, ref.normalize);
   if (norm === null) {
     const want = { text: 'a non-empty text', lower: 'a non-empty text', integer: 'a whole number', choice: 'the letter of one statement', set: 'a non-empty list' }[ref.normalize];
@@ -168,7 +168,7 @@ function checkHash(id: string, ref: HashReference, value: unknown): Verdict {
 }
 
 /** Compare an answer with the stored reference of exercise `id` (pure: prints nothing, throws only on a bad id). */
-export function checkAnswer(id: string, value: unknown): Verdict {
+export function checkAnswer(id: string, value: unknown): CheckResult {
   const ref = lookup(id);
   if (ref.kind === 'range') return checkRange(id, ref, value, referenceMode());
   if (ref.kind === 'hash') return checkHash(id, ref, value);
@@ -300,6 +300,6 @@ export async function assertImplementation(
     process.stdout.write(`✔ ${id}: right — matches the library on ${trials} of ${trials} fresh inputs\n`);
     return;
   }
-  const verdict: Verdict['verdict'] = matched >= trials * 0.8 ? 'close' : 'wrong';
+  const verdict: CheckResult['verdict'] = matched >= trials * 0.8 ? 'close' : 'wrong';
   throw new AnswerError({ id, verdict, message: `✘ ${id}: ${verdict === 'close' ? 'close, not right yet' : 'not right'} — matches the library on ${matched} of ${trials} fresh inputs; the first that differs: ${first}` });
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds the library (TypeScript and the SIMD kernels), then runs every test/**/*.test.ts with Node's test runner (via tsx),
+// `npm test`: builds the library (TypeScript, the SIMD kernels and the bundled declarations), then runs every test/**/*.test.ts with Node's test runner (via tsx),
 // in quick mode (KIT_QUICK=1). Pass paths or substrings to run a subset: `npm test -- data`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -25,7 +25,7 @@ if (files.length === 0) {
   console.error(`run-tests: no test files match ${filters.join(' ') || '(all)'}`);
   process.exit(1);
 }
-for (const step of [['npx', ['tsc', '-p', 'tsconfig.json']], [process.execPath, ['scripts/build-simd.mjs']]]) {
+for (const step of [['npx', ['tsc', '-p', 'tsconfig.json']], [process.execPath, ['scripts/build-simd.mjs']], [process.execPath, ['scripts/build-types.mjs']]]) {
   const build = spawnSync(step[0], step[1], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
