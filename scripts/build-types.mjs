@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ambientModule, exportAllTypes } from './lib/declarations.mjs';
+import { ambientModule, compileAsCell, exportAllTypes } from './lib/declarations.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -61,32 +61,6 @@ export const report = kit.classificationReport([0], [0]);
 export const answer = kit.checkAnswer('00-ex1', 1);
 `;
 
-/** The diagnostics of `source` compiled as tslab compiles a cell (its TypeScript, skipLibCheck, declarations). */
-function diagnostics(dir, source, extra = {}) {
-  const ts = require('@tslab/typescript-for-tslab');
-  const file = path.join(dir, '__types_probe__.ts');
-  fs.writeFileSync(file, source);
-  try {
-    const program = ts.createProgram([file], {
-      module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Node10,
-      esModuleInterop: true,
-      skipLibCheck: true,
-      target: ts.ScriptTarget.ES2020,
-      lib: ['lib.es2020.d.ts'],
-      declaration: true,
-      emitDeclarationOnly: true,
-      strict: true,
-      ...extra,
-    });
-    const found = [...ts.getPreEmitDiagnostics(program), ...program.emit(undefined, () => undefined).diagnostics];
-    const problems = found.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
-    return { problems, files: program.getSourceFiles().map((f) => f.fileName) };
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
-}
-
 /** rollup-plugin-dts over one declaration entry; every import from outside the entry's folder kept as it is. */
 async function bundle(input, inline) {
   const { rollup } = await import('rollup');
@@ -106,7 +80,7 @@ async function tfjsPart() {
   fs.mkdirSync(tfjsDir, { recursive: true });
   const file = path.join(tfjsDir, 'index.d.ts');
   fs.writeFileSync(file, `// ${TFJS} ${version}'s declarations as one ambient module, written by scripts/build-types.mjs (see there why).\n${ambientModule(code, TFJS, 'index')}`);
-  const { problems, files } = diagnostics(path.join(root, 'dist'), TFJS_PROBE, { types: [] });
+  const { problems, files } = compileAsCell(path.join(root, 'dist'), TFJS_PROBE, { types: [], strict: true });
   const stray = files.filter((f) => f.includes(`/node_modules/${TFJS}`));
   if (stray.length) problems.push(`the probe still loaded ${stray.length} of tfjs's own files (e.g. ${stray[0]})`);
   if (problems.length) throw new Error(`the bundle does not type-check: ${problems.slice(0, 3).join('; ')}`);
@@ -118,9 +92,9 @@ async function kitPart() {
   fs.writeFileSync(kitTypes, FALLBACK);
   const code = exportAllTypes(await bundle(path.join(root, 'dist/lib/index.d.ts'), () => false));
   fs.writeFileSync(kitTypes, `// The kit's declarations in one file, written by scripts/build-types.mjs (see there why).\n${code}`);
-  const { problems } = diagnostics(root, KIT_PROBE);
+  const { problems } = compileAsCell(root, KIT_PROBE, { strict: true });
   if (problems.length) throw new Error(`the bundle does not type-check a notebook's first cells: ${problems.slice(0, 3).join('; ')}`);
-  const { files } = diagnostics(root, "import * as kit from './';\nimport { tf } from './';\nexport { kit, tf };\n");
+  const { files } = compileAsCell(root, "import * as kit from './';\nimport { tf } from './';\nexport { kit, tf };\n");
   return `${path.relative(root, kitTypes)} (${(fs.statSync(kitTypes).size / 1e3).toFixed(0)} kB); a notebook's import cell now loads ${files.length} declaration files`;
 }
 

@@ -1,6 +1,8 @@
-// The text transforms scripts/build-types.mjs applies to rollup-plugin-dts bundles (tested in
-// test/scripts/build-types.test.ts). Plain Node, no tsx: they run at install.
+// The text transforms scripts/build-types.mjs applies to rollup-plugin-dts bundles, and the compile that checks them
+// (tested in test/scripts/build-types.test.ts). Plain Node, no tsx: they run at install.
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -69,4 +71,32 @@ export function exportAllTypes(bundle) {
   const clashes = missing.filter((n) => publicNames.has(n));
   if (clashes.length) throw new Error(`exportAllTypes: ${clashes.join(', ')} name(s) both an exported and an internal declaration; rename one`);
   return missing.length ? `${bundle.trimEnd()}\nexport type { ${missing.join(', ')} };\n` : bundle;
+}
+
+/**
+ * Compile `source` as a file in `dir` the way tslab compiles a cell (its own TypeScript; ES module, Node resolution,
+ * skipLibCheck; declarations emitted, so a value whose type cannot be named is an error), plus `extra` options.
+ * Returns the diagnostics' messages and the files the program loaded; the file is removed again.
+ */
+export function compileAsCell(dir, source, extra = {}) {
+  const ts = require('@tslab/typescript-for-tslab');
+  const file = path.join(dir, '__types_probe__.ts');
+  fs.writeFileSync(file, source);
+  try {
+    const program = ts.createProgram([file], {
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      esModuleInterop: true,
+      skipLibCheck: true,
+      target: ts.ScriptTarget.ES2020,
+      lib: ['lib.es2020.d.ts'],
+      declaration: true,
+      emitDeclarationOnly: true,
+      ...extra,
+    });
+    const found = [...ts.getPreEmitDiagnostics(program), ...program.emit(undefined, () => undefined).diagnostics];
+    return { problems: found.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')), files: program.getSourceFiles().map((f) => f.fileName) };
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }

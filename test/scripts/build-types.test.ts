@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type * as TS from 'typescript';
-import { ambientModule, exportAllTypes } from '../../scripts/lib/declarations.mjs';
+import { ambientModule, compileAsCell, exportAllTypes } from '../../scripts/lib/declarations.mjs';
 import { repoRoot } from '../../lib/config';
 
 const ts = require('@tslab/typescript-for-tslab') as typeof TS;
@@ -26,27 +26,9 @@ function inNotebookDir<T>(fn: (dir: string) => T): T {
   }
 }
 
-/** Compile `source` as file `name` in `dir` with tslab's options; its diagnostics and the files the program loaded. */
-function compile(dir: string, source: string, name = '__probe__.ts'): { problems: string[]; files: string[] } {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, source);
-  try {
-    const program = ts.createProgram([file], {
-      module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Node10,
-      esModuleInterop: true,
-      skipLibCheck: true,
-      target: ts.ScriptTarget.ES2020,
-      lib: ['lib.es2020.d.ts'],
-      declaration: true,
-      emitDeclarationOnly: true,
-      typeRoots: defaultTypeRoots(dir, { directoryExists: ts.sys.directoryExists }),
-    });
-    const found = [...ts.getPreEmitDiagnostics(program), ...program.emit(undefined, () => undefined).diagnostics];
-    return { problems: found.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')), files: program.getSourceFiles().map((f) => f.fileName) };
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
+/** Compile `source` in `dir` as tslab compiles a cell there (with the default type roots of that folder, as tslab has). */
+function compile(dir: string, source: string): { problems: string[]; files: string[] } {
+  return compileAsCell(dir, source, { typeRoots: defaultTypeRoots(dir, { directoryExists: ts.sys.directoryExists }) });
 }
 
 function tempDir(): string {
@@ -171,4 +153,22 @@ test("tslab's own converter compiles cells against the bundles without a diagnos
   const res = inNotebookDir((dir) => spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' }));
   assert.equal(res.status, 0, res.stderr);
   assert.deepEqual(JSON.parse(res.stdout), cells.map(() => []));
+});
+
+test('a build where bundling cannot work still succeeds: warnings, the re-export fallback, no ambient module', () => {
+  // A copy of the script in a tree without node_modules: neither rollup nor tfjs can be found there.
+  const dir = tempDir();
+  try {
+    fs.mkdirSync(path.join(dir, 'scripts/lib'), { recursive: true });
+    for (const f of ['build-types.mjs', 'lib/declarations.mjs']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(dir, 'scripts', f));
+    fs.mkdirSync(path.join(dir, 'dist/lib'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'dist/lib/index.d.ts'), 'export declare const x: number;\n');
+    const res = spawnSync(process.execPath, [path.join(dir, 'scripts/build-types.mjs')], { cwd: dir, encoding: 'utf8' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal((res.stderr.match(/WARNING/g) ?? []).length, 2, res.stderr);
+    assert.match(fs.readFileSync(path.join(dir, 'dist/index.d.ts'), 'utf8'), /^\/\/ The kit's declarations as tsc wrote them[^\n]*\nexport \* from '\.\/lib\/index';\n$/);
+    assert.equal(fs.existsSync(path.join(dir, 'dist/node_modules/@types/tensorflow__tfjs')), false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
