@@ -25,10 +25,9 @@ if (files.length === 0) {
   console.error(`run-tests: no test files match ${filters.join(' ') || '(all)'}`);
   process.exit(1);
 }
-for (const step of [['npx', ['tsc', '-p', 'tsconfig.json']], [process.execPath, ['scripts/build-simd.mjs']], [process.execPath, ['scripts/build-types.mjs']]]) {
-  const build = spawnSync(step[0], step[1], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) process.exit(build.status ?? 1);
-}
+// the same build as `npm run build` (package.json defines it once; the install's `prepare` runs it too)
+const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const env = { ...process.env, KIT_QUICK: process.env.KIT_QUICK ?? '1' };
 const res = spawnSync(
   process.execPath,
