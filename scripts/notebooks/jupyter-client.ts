@@ -80,6 +80,16 @@ export function defaultTslabBin(): string {
 
 type Listener = (msg: JupyterMessage) => void;
 
+/**
+ * Node flags that make a kernel write a V8 CPU profile of each of its threads (main, augmentation workers, pool
+ * workers) into KIT_KERNEL_CPU_PROF's folder when it ends: how the grading and notebook timings were taken apart
+ * (open a .cpuprofile in Chrome's DevTools, Performance tab). NODE_OPTIONS cannot carry --cpu-prof.
+ */
+export function profileArgs(env: NodeJS.ProcessEnv): string[] {
+  const dir = env.KIT_KERNEL_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)] : [];
+}
+
 /** A client for one tslab kernel process. */
 export class KernelClient {
   readonly session = randomUUID();
@@ -151,9 +161,10 @@ export class KernelClient {
     const bin = opts.tslabBin ?? defaultTslabBin();
     // detached: the kernel leads its own process group, so one kill(-pid) reaches anything it starts.
     // stdin is a pipe the runner never writes to: kernel-guard.js ends the kernel when it closes (the runner died).
-    const proc = spawn(process.execPath, ['--require', KERNEL_GUARD, bin, 'kernel', '--config-path', this.connFile], {
+    const env = { ...process.env, ...opts.env, KIT_KERNEL_GUARD: path.dirname(this.connFile) };
+    const proc = spawn(process.execPath, [...profileArgs(env), '--require', KERNEL_GUARD, bin, 'kernel', '--config-path', this.connFile], {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env, KIT_KERNEL_GUARD: path.dirname(this.connFile) },
+      env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Notebook, cellSource, validateNotebook } from '../../scripts/lib/nbformat';
 import type { Report } from '../../scripts/notebooks/report';
-import { KernelClient } from '../../scripts/notebooks/jupyter-client';
+import { KernelClient, profileArgs } from '../../scripts/notebooks/jupyter-client';
 
 const root = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures', 'notebooks');
@@ -130,6 +130,24 @@ test('kernels started together each get private Unix sockets, run code, and leav
     await Promise.all(kernels.map((k) => k.stop()));
   }
   for (const k of kernels) assert.ok(!fs.existsSync(path.dirname(k.connFile)), 'the socket folder is removed');
+});
+
+test('KIT_KERNEL_CPU_PROF=DIR: the kernel writes a V8 CPU profile there when it ends', { timeout: 120_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kit-prof-'));
+  assert.deepEqual(profileArgs({}), [], 'no flag without the variable');
+  const k = await KernelClient.start({ cwd: root, startTimeout: 60, env: { KIT_KERNEL_CPU_PROF: dir } });
+  try {
+    const r = await k.request('execute_request', { code: 'let s = 0; for (let i = 0; i < 1e6; i++) s += i; s', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, 60);
+    assert.equal((r.content as { status: string }).status, 'ok');
+  } finally {
+    await k.stop();
+  }
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  assert.ok(files.length >= 1, `a .cpuprofile in ${dir}: ${fs.readdirSync(dir).join(', ') || 'none'}`);
+  const prof = JSON.parse(fs.readFileSync(path.join(dir, files[0]), 'utf8')) as { nodes: { callFrame: { url: string } }[]; samples: number[] };
+  assert.ok(prof.samples.length > 0, 'the profile has samples');
+  assert.ok(prof.nodes.some((n) => n.callFrame.url.includes('typescript')), "tslab's TypeScript compile is in it");
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('a kernel that logs "Socket is blocked by a bind" and stays silent is given up at once, not after the start timeout', { timeout: 60_000 }, async () => {
