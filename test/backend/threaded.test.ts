@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend, wasmDataBuffers, wasmHeapBytes } from '../../lib/backend';
-import { setSimdThreads, setSplitPolicy, simdKernels, simdPoolJobs, SPLIT_POLICY } from '../../lib/backend/simd';
+import { ALIGN_PAD_FLOATS, alignedOffset, chunkSize, setSimdThreads, setSplitPolicy, simdKernels, simdPoolJobs, SPLIT_POLICY } from '../../lib/backend/simd';
 import { BENCH_JOBS, JUDGE_JOBS, jobGain, KernelPool } from '../../lib/backend/simd/pool';
 import { buildEfficientNet } from '../../lib/models';
 import { Rng } from '../../lib/random';
@@ -67,10 +67,12 @@ test('convolutions (forward with bias and relu, strided, 1×1; both gradients) g
 });
 
 test('MaxPoolGrad, depthwise forward and both depthwise gradients give the same bits on 1 and 2 threads', () => {
-  const x = tf.relu(tf.randomNormal([3, 12, 10, 16], 0, 1, 'float32', 1)) as tf.Tensor4D;
+  // 40 channels: the depthwise filter gradient's chunks are whole 16-channel lines (align 4), so 40 = 16 + 16 + 8
+  // gives it three chunks, the last a partial one.
+  const x = tf.relu(tf.randomNormal([3, 12, 10, 40], 0, 1, 'float32', 1)) as tf.Tensor4D;
   assertSameBits('MaxPoolGrad', () => tf.grad((v: tf.Tensor) => tf.maxPool(v as tf.Tensor4D, 2, 2, 'valid').square().sum())(x));
   for (const [k, s, d] of [[3, 1, 1], [5, 2, 1], [3, 1, 2], [3, 2, 1]]) {
-    const w = tf.randomNormal([k, k, 16, 1], 0, 1, 'float32', k) as tf.Tensor4D;
+    const w = tf.randomNormal([k, k, 40, 1], 0, 1, 'float32', k) as tf.Tensor4D;
     const loss = (xv: tf.Tensor, wv: tf.Tensor) => tf.depthwiseConv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, s, 'same', 'NHWC', d).square().sum();
     assertSameBits(`depthwise k${k} s${s} d${d}`, () => tf.depthwiseConv2d(x, w, s, 'same', 'NHWC', d));
     if (d === 1) {
@@ -82,6 +84,19 @@ test('MaxPoolGrad, depthwise forward and both depthwise gradients give the same 
     const attrs = { strides: s, dilations: d, pad: 'same' } as unknown as tf.NamedAttrMap;
     assertSameBits(`depthwise input gradient k${k} d${d}`, () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor);
     assertSameBits(`depthwise filter gradient k${k} d${d}`, () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor);
+  }
+});
+
+test('aligned chunks: whole multiples of align units, covering every unit; scratch offsets on 64-byte lines', () => {
+  for (const [units, chunks, align, per] of [[10, 4, 4, 4], [10, 16, 4, 4], [6, 2, 4, 4], [4, 8, 4, 4], [40, 16, 4, 4], [64, 3, 4, 24], [10, 4, 1, 3], [7, 100, 1, 1], [3, 2, 4, 3]]) {
+    const got = chunkSize(units, chunks, align);
+    assert.equal(got, per, `chunkSize(${units}, ${chunks}, ${align})`);
+    assert.ok(got === units || got % align === 0, 'a multiple of align unless it is all the units');
+    assert.ok(Math.ceil(units / got) <= Math.max(1, chunks), 'no more chunks than asked for');
+  }
+  for (let off = 0; off < 256; off += 4) {
+    const a = alignedOffset(off);
+    assert.ok(a % 64 === 0 && a >= off && a - off <= ALIGN_PAD_FLOATS * 4 - 4, `alignedOffset(${off}) = ${a}`);
   }
 });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { heapOffset, simdKernels } from '../simd';
+import { ALIGN_PAD_FLOATS, alignedOffset, heapOffset, simdKernels } from '../simd';
 import { fillOutput, wasmKernel, type WasmCall } from './compose';
 
 /**
@@ -58,12 +58,12 @@ export const kitBatchNormGradConfig = fusedKernel(KIT_BATCH_NORM_GRAD, ({ inputs
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const dx = backend.makeOutput(x.shape, 'float32');
   const sums = [0, 1, 2, 3].map(() => backend.makeOutput([c], 'float32'));
-  const acc = backend.makeOutput([8 * c], 'float32'); // 4 × c float64 sums
+  const acc = backend.makeOutput([8 * c + ALIGN_PAD_FLOATS], 'float32'); // 4 × c float64 sums, on a 64-byte line
   try {
     (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
     simd.split('batchNormGrad', c / 4, rows * 4 * 12, [
-      at(x), at(dy), at(mean), at(scale), at(r), at(m), at(nr), at(dx), at(acc), ...sums.map(at), rows, c,
-    ]);
+      at(x), at(dy), at(mean), at(scale), at(r), at(m), at(nr), at(dx), alignedOffset(at(acc)), ...sums.map(at), rows, c,
+    ], 4);
   } finally {
     backend.disposeData(acc.dataId);
   }
@@ -80,10 +80,10 @@ export const kitChannelSumConfig = fusedKernel<{ kind: number; scale: number }>(
   const c = x.shape[x.shape.length - 1];
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const out = backend.makeOutput([c], 'float32');
-  const acc = backend.makeOutput([2 * c], 'float32'); // c float64 sums
+  const acc = backend.makeOutput([2 * c + ALIGN_PAD_FLOATS], 'float32'); // c float64 sums, on a 64-byte line
   return fillOutput(backend, out, [acc], () => {
     (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
-    simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), at(acc), at(out), rows, c, kind, scale]);
+    simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), alignedOffset(at(acc)), at(out), rows, c, kind, scale], 4);
   });
 });
 

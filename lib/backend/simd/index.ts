@@ -62,9 +62,11 @@ export interface SimdKernels {
   /**
    * Runs the split kernel `kernel` over `units` work units (`work` multiply-adds or element operations each) with
    * `args` after (lo, hi): on the calling thread, or in chunks on the kit's thread pool when it has more than one
-   * thread and the job is large enough to pay for it. The result is the same bit for bit either way.
+   * thread and the job is large enough to pay for it. The result is the same bit for bit either way. `align`: chunks
+   * hold a multiple of that many units (see chunkSize), for kernels whose threads would otherwise write the same
+   * cache lines.
    */
-  split(kernel: SplitKernel, units: number, work: number, args: number[]): void;
+  split(kernel: SplitKernel, units: number, work: number, args: number[], align?: number): void;
 }
 
 /** Where the compiled modules live (plain and shared-memory builds). */
@@ -124,7 +126,7 @@ function load(memory: WasmMemory): Loaded {
     const module = new WebAssemblyJs.Module(fs.readFileSync(file));
     const own = new WebAssemblyJs.Instance(module, { env: { memory } }).exports as Record<string, unknown>;
     const loaded: Loaded = { memory, kernels: null, module, exports: own, pool: null };
-    const split = (kernel: SplitKernel, units: number, work: number, args: number[]) => runSplit(loaded, kernel, units, work, args);
+    const split = (kernel: SplitKernel, units: number, work: number, args: number[], align = 1) => runSplit(loaded, kernel, units, work, args, align);
     loaded.kernels = { ...(own as unknown as SimdKernels), split };
     return loaded;
   } catch (err) {
@@ -177,15 +179,36 @@ export function chunkCount(units: number, work: number, size: number): number {
   return Math.max(1, Math.min(units, size * policy.chunksPerThread, Math.floor((units * work) / policy.minChunkWork)));
 }
 
+/**
+ * Units per chunk when `units` are cut into at most `chunks` chunks of a multiple of `align` units each (the last
+ * chunk takes the rest). The channel-split kernels (a unit = 4 channels) pass align 4: a chunk then covers whole
+ * 64-byte lines of the float32 rows it reads and writes and whole lines of its float64 sums (kept 64-byte aligned),
+ * so two threads never write the same cache line — unaligned chunks made the 2-thread depthwise filter gradient and
+ * batch-norm gradient 2.1–2.6× slower than one thread (docs/backend.md, session 7).
+ */
+export function chunkSize(units: number, chunks: number, align = 1): number {
+  const per = Math.ceil(units / Math.max(1, chunks));
+  return Math.min(units, Math.ceil(per / align) * align);
+}
+
+/** Float32 elements to add to a float64 scratch buffer so that `alignedOffset` can start it on a 64-byte line. */
+export const ALIGN_PAD_FLOATS = 16;
+
+/** The first 64-byte-aligned heap offset at or after `offset` (scratch buffers allocated ALIGN_PAD_FLOATS longer). */
+export function alignedOffset(offset: number): number {
+  return Math.ceil(offset / 64) * 64;
+}
+
 /** Jobs the kit's thread pool has run on the current heap (tests check that the threaded paths ran). */
 export function simdPoolJobs(): number {
   return cache?.pool?.jobs ?? 0;
 }
 
-function runSplit(loaded: Loaded, kernel: SplitKernel, units: number, work: number, args: number[]): void {
+function runSplit(loaded: Loaded, kernel: SplitKernel, units: number, work: number, args: number[], align: number): void {
   if (units <= 0) return;
   const size = threads > 1 && isShared(loaded.memory) ? threads : 1;
-  const chunks = chunkCount(units, work, size);
+  const per = chunkSize(units, chunkCount(units, work, size), align);
+  const chunks = Math.ceil(units / per);
   if (chunks <= 1 || (loaded.pool != null && loaded.pool.size === size && !loaded.pool.useful(policy.judge))) {
     (loaded.exports![kernel] as RangeKernel)(0, units, ...args);
     return;
@@ -194,7 +217,7 @@ function runSplit(loaded: Loaded, kernel: SplitKernel, units: number, work: numb
     void loaded.pool?.close();
     loaded.pool = new KernelPool(loaded.module!, loaded.memory, loaded.exports!, size - 1);
   }
-  loaded.pool.run(kernel, units, Math.ceil(units / chunks), args);
+  loaded.pool.run(kernel, units, per, args);
 }
 
 /**
