@@ -81,9 +81,9 @@ export function defaultTslabBin(): string {
 type Listener = (msg: JupyterMessage) => void;
 
 /**
- * Node flags that make a kernel write a V8 CPU profile of each of its threads (main, augmentation workers, pool
- * workers) into KIT_KERNEL_CPU_PROF's folder when it ends: how the grading and notebook timings were taken apart
- * (open a .cpuprofile in Chrome's DevTools, Performance tab). NODE_OPTIONS cannot carry --cpu-prof.
+ * Node flags that make a kernel write V8 CPU profiles (its main thread, and the worker threads that inherit its flags,
+ * e.g. the augmentation worker) into KIT_KERNEL_CPU_PROF's folder when it ends: how the grading and notebook timings
+ * were taken apart (open a .cpuprofile in Chrome's DevTools, Performance tab). NODE_OPTIONS cannot carry --cpu-prof.
  */
 export function profileArgs(env: NodeJS.ProcessEnv): string[] {
   const dir = env.KIT_KERNEL_CPU_PROF;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { ALIGN_PAD_FLOATS, alignedOffset, heapOffset, simdKernels, type SimdKernels } from '../simd';
+import { alignedSums, heapOffset, LINE_UNITS, simdKernels, type SimdKernels } from '../simd';
 import { depthwiseGeometry, runProgram, wasmKernel, type Shape4 } from './compose';
 
 /**
@@ -68,18 +68,17 @@ function depthwiseFilterGradSimd(
   const { batchSize: n, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
   const { top, left } = info.padInfo;
-  const acc = backend.makeOutput([fh * fw * c * 2 + ALIGN_PAD_FLOATS], 'float32'); // fh·fw·c float64 sums, on a 64-byte line
+  const acc = alignedSums(backend, fh * fw * c);
   const out = backend.makeOutput(filterShape, 'float32');
   try {
-    (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
     // Split by groups of 4 channels: each group's sums run over every pixel in the same order on any thread;
-    // chunks of whole 16-channel lines (align 4), so no two threads write one cache line of the sums.
+    // chunks of whole 16-channel lines (LINE_UNITS), so no two threads write one cache line of the sums.
     simd.split('depthwiseFilterGradChannels', c / 4, n * oh * ow * fh * fw * 4, [
-      heapOffset(backend, x), heapOffset(backend, dy), alignedOffset(heapOffset(backend, acc)), heapOffset(backend, out),
+      heapOffset(backend, x), heapOffset(backend, dy), acc.offset, heapOffset(backend, out),
       n, h, w, c, oh, ow, fh, fw, sh, sw, dh, dw, top, left,
-    ], 4);
+    ], LINE_UNITS);
   } finally {
-    backend.disposeData(acc.dataId);
+    backend.disposeData(acc.info.dataId);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ALIGN_PAD_FLOATS, alignedOffset, heapOffset, simdKernels } from '../simd';
+import { alignedSums, heapOffset, LINE_UNITS, simdKernels } from '../simd';
 import { fillOutput, wasmKernel, type WasmCall } from './compose';
 
 /**
@@ -58,14 +58,13 @@ export const kitBatchNormGradConfig = fusedKernel(KIT_BATCH_NORM_GRAD, ({ inputs
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const dx = backend.makeOutput(x.shape, 'float32');
   const sums = [0, 1, 2, 3].map(() => backend.makeOutput([c], 'float32'));
-  const acc = backend.makeOutput([8 * c + ALIGN_PAD_FLOATS], 'float32'); // 4 × c float64 sums, on a 64-byte line
+  const acc = alignedSums(backend, 4 * c);
   try {
-    (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
     simd.split('batchNormGrad', c / 4, rows * 4 * 12, [
-      at(x), at(dy), at(mean), at(scale), at(r), at(m), at(nr), at(dx), alignedOffset(at(acc)), ...sums.map(at), rows, c,
-    ], 4);
+      at(x), at(dy), at(mean), at(scale), at(r), at(m), at(nr), at(dx), acc.offset, ...sums.map(at), rows, c,
+    ], LINE_UNITS);
   } finally {
-    backend.disposeData(acc.dataId);
+    backend.disposeData(acc.info.dataId);
   }
   return [dx, ...sums];
 });
@@ -80,10 +79,9 @@ export const kitChannelSumConfig = fusedKernel<{ kind: number; scale: number }>(
   const c = x.shape[x.shape.length - 1];
   const rows = tf.util.sizeFromShape(x.shape) / c;
   const out = backend.makeOutput([c], 'float32');
-  const acc = backend.makeOutput([2 * c + ALIGN_PAD_FLOATS], 'float32'); // c float64 sums, on a 64-byte line
-  return fillOutput(backend, out, [acc], () => {
-    (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
-    simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), alignedOffset(at(acc)), at(out), rows, c, kind, scale], 4);
+  const acc = alignedSums(backend, c);
+  return fillOutput(backend, out, [acc.info], () => {
+    simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), acc.offset, at(out), rows, c, kind, scale], LINE_UNITS);
   });
 });
 

@@ -199,6 +199,19 @@ export function alignedOffset(offset: number): number {
   return Math.ceil(offset / 64) * 64;
 }
 
+/** Units (of 4 channels) in one 64-byte line of float32 channels: the `align` of the channel-split kernels. */
+export const LINE_UNITS = 4;
+
+/**
+ * Zeroed scratch for `doubles` float64 sums on the wasm heap, starting on a 64-byte line: `info` to free
+ * (backend.disposeData(info.dataId)), `offset` to hand the kernel.
+ */
+export function alignedSums(backend: BackendWasm, doubles: number): { info: ReturnType<BackendWasm['makeOutput']>; offset: number } {
+  const info = backend.makeOutput([2 * doubles + ALIGN_PAD_FLOATS], 'float32');
+  (backend.typedArrayFromHeap(info) as Float32Array).fill(0);
+  return { info, offset: alignedOffset(heapOffset(backend, info)) };
+}
+
 /** Jobs the kit's thread pool has run on the current heap (tests check that the threaded paths ran). */
 export function simdPoolJobs(): number {
   return cache?.pool?.jobs ?? 0;
