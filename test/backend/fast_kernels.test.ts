@@ -198,3 +198,62 @@ test('fillOutput (the clean-up of kernels that write their own output): the outp
   backend.disposeData(ok.dataId);
   assert.equal(wasmDataBuffers(), before);
 });
+
+test('Slice matches the cpu kernel exactly: ranks 1–6, cut and whole dimensions, size −1, float32 / int32 / bool, empty', () => {
+  const rng = new Rng(57);
+  const cases: { shape: number[]; begin: number[]; size: number[] }[] = [
+    { shape: [256, 4, 4, 3], begin: [32, 0, 0, 0], size: [32, -1, -1, -1] }, // a batch: one contiguous run
+    { shape: [5, 6, 7], begin: [1, 2, 3], size: [3, 2, 4] }, // every dimension cut
+    { shape: [5, 6, 7], begin: [0, 0, 0], size: [5, 6, 7] }, // all of it
+    { shape: [4, 3], begin: [2, 1], size: [0, 2] }, // empty
+  ];
+  while (cases.length < quickOr(40, 15)) {
+    const rank = 1 + rng.int(6);
+    const shape = Array.from({ length: rank }, () => 1 + rng.int(5));
+    const begin = shape.map((d) => rng.int(d));
+    const size = shape.map((d, i) => (rng.bernoulli(0.3) ? -1 : rng.bernoulli(0.3) && begin[i] === 0 ? d : 1 + rng.int(d - begin[i])));
+    cases.push({ shape, begin, size });
+  }
+  const dtypes = ['float32', 'int32', 'bool'] as const;
+  for (const [k, { shape, begin, size }] of cases.entries()) {
+    const dtype = dtypes[k % 3];
+    const values = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (dtype === 'bool' ? Number((i * 7) % 3 === 0) : dtype === 'int32' ? i * 3 - 50 : i + 0.25));
+    const what = `x [${shape}] ${dtype}, begin [${begin}], size [${size}]`;
+    tf.setBackend('cpu');
+    const xc = tf.tensor(values, shape, dtype);
+    const ref = tf.engine().runKernel(tf.Slice, { x: xc }, { begin, size }) as tf.Tensor;
+    tf.setBackend('wasm');
+    const x = tf.tensor(values, shape, dtype);
+    const buffers = wasmDataBuffers();
+    const got = tf.engine().runKernel(tf.Slice, { x }, { begin, size }) as tf.Tensor;
+    assert.deepEqual(got.shape, ref.shape, what);
+    assert.equal(got.dtype, ref.dtype, what);
+    assert.deepEqual(Array.from(got.dataSync()), Array.from(ref.dataSync()), what);
+    got.dispose();
+    assert.equal(wasmDataBuffers(), buffers, `${what}: the slice's buffer is freed with it`);
+    tf.dispose([x, xc, ref]);
+    x.dispose();
+  }
+});
+
+test('Slice reads only the part it copies (the backend’s kernel copied all of x out of the heap with readSync first)', () => {
+  tf.setBackend('wasm');
+  const x = tf.randomNormal([64, 8, 8, 3], 0, 1, 'float32', 3);
+  const backend = tf.backend() as BackendWasm;
+  const readSync = backend.readSync.bind(backend);
+  let read = 0;
+  backend.readSync = (dataId, start, end) => {
+    read++;
+    return readSync(dataId, start, end);
+  };
+  try {
+    const s = tf.slice(x, [16, 0, 0, 1], [8, -1, 4, 2]);
+    assert.equal(read, 0, 'no readSync of the input');
+    const all = x.arraySync() as number[][][][];
+    assert.deepEqual(s.arraySync(), all.slice(16, 24).map((im) => im.map((row) => row.slice(0, 4).map((px) => px.slice(1, 3)))));
+    s.dispose();
+  } finally {
+    backend.readSync = readSync;
+    x.dispose();
+  }
+});

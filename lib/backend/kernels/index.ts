@@ -14,6 +14,7 @@ import { sumConfig } from './sum';
 import { meanConfig } from './mean';
 import { identityConfig } from './identity';
 import { castConfig } from './cast';
+import { sliceConfig } from './slice';
 import { multiplyConfig } from './multiply';
 import { fusedBatchNormConfig } from './batch_norm';
 import { registerWasmGradients } from './gradients';
@@ -37,6 +38,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   meanConfig,
   identityConfig,
   castConfig,
+  sliceConfig,
   multiplyConfig,
   fusedBatchNormConfig,
   kitSigmoidGradConfig,
