@@ -16,6 +16,7 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { availableBackends, BACKEND_NAMES, type BackendName } from '../lib/backend';
 import { useBackend } from '../lib/testing';
 import { defaultWasmThreads } from '../lib/backend/threads';
+import { simdPoolStats } from '../lib/backend/simd';
 import { repoRoot } from '../lib/config';
 import { runCommand, UsageError, type CommandSpec, type ParsedFlags } from './lib/cli';
 import { benchModel, buildReferenceCnn, type BenchBudget } from './bench/reference';
@@ -103,7 +104,7 @@ export function benchOptions(flags: Flags, env: NodeJS.ProcessEnv = process.env,
 function budgetFor(backend: BackendName, size: number, quick: boolean): BenchBudget {
   if (backend === 'cpu') return { images: 32, warmup: quick ? 0 : 1, repeats: 1 };
   const images = size >= 128 ? 64 : size >= 64 ? 128 : 256;
-  return { images: quick ? Math.min(images, 128) : images, warmup: 1, repeats: quick ? 2 : 3 };
+  return quick ? { images: Math.min(images, 128), warmup: 1, repeats: 2 } : { images, warmup: 1, repeats: 5, minMs: 1000 };
 }
 
 async function sourceModelRows(backend: BackendName, quick: boolean, log: (s: string) => void): Promise<BenchRow[]> {
@@ -163,7 +164,9 @@ async function profileMain(flags: Flags, opts: BenchOptions, log: (s: string) =>
   const model = source ? (await source).model : undefined;
   const p = await profileStep(opts.sizes[0], model ? 5 : 20, model ? 2 : 10, model);
   model?.dispose();
-  log(`${info.backend}, ${info.threads} thread(s), ${flags.model ?? `reference CNN, ${opts.sizes[0]} px`}, batch 32: ${p.msPerStep.toFixed(2)} ms per step (${((32 / p.msPerStep) * 1000).toFixed(0)} images/s); kernels ${p.kernelMsPerStep.toFixed(2)} ms; ${p.callsPerStep} kernel calls; load ${os.loadavg()[0].toFixed(1)}`);
+  const pool = simdPoolStats();
+  const pooled = info.threads > 1 ? `; pool jobs ${pool.jobs}, run on the caller alone (pool benched) ${pool.benched}` : '';
+  log(`${info.backend}, ${info.threads} thread(s), ${flags.model ?? `reference CNN, ${opts.sizes[0]} px`}, batch 32: ${p.msPerStep.toFixed(2)} ms per step (${((32 / p.msPerStep) * 1000).toFixed(0)} images/s); kernels ${p.kernelMsPerStep.toFixed(2)} ms; ${p.callsPerStep} kernel calls${pooled}; load ${os.loadavg()[0].toFixed(1)}`);
   for (const k of p.kernels.filter((k) => k.ms >= 0.05)) log(`${k.ms.toFixed(2).padStart(7)} ms  ${k.name} ${k.shapes}`);
 }
 
