@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CommandSpec, UsageError, runCommand, REPO_ROOT, sharedFlag } from './lib/cli';
-import { runJobs } from './lib/jobs';
+import { kernelThreadsEnv, runJobs } from './lib/jobs';
 import { Notebook } from './lib/nbformat';
 import { NotebookResult } from './notebooks/execute';
 import { liveKernels } from './notebooks/jupyter-client';
@@ -103,7 +103,7 @@ export async function gradeOne(sub: Submission, src: Source, workDir: string, o:
       g.scores = unreadableScores(src.source, s.unreadable ?? 'unreadable');
       return g;
     }
-    const env: Record<string, string> = { KIT_QUICK: o.quick ? '1' : '0', NBGRADER_EXECUTION: 'autograde', KIT_RECORD_ANSWERS: '' };
+    const env: Record<string, string> = { KIT_QUICK: o.quick ? '1' : '0', NBGRADER_EXECUTION: 'autograde', KIT_RECORD_ANSWERS: '', ...kernelThreadsEnv(o.jobs) };
     if (o.references) env.KIT_REFERENCES = path.resolve(o.references);
     const run = await runForGrading(prepareForRun(s.nb), workDir, sub.notebook, { cellTimeout: o.cellTimeout, notebookTimeout: o.notebookTimeout, env });
     g.nb = run.nb;

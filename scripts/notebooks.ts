@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CommandSpec, ParsedFlags, UsageError, parseCommand, runCommand } from './lib/cli';
-import { runJobs } from './lib/jobs';
+import { kernelThreadsEnv, runJobs } from './lib/jobs';
 import { NotebookResult, runNotebook } from './notebooks/execute';
 import { liveKernels } from './notebooks/jupyter-client';
 import { watchLifeline } from './notebooks/lifeline';
@@ -95,7 +95,8 @@ export function collectNotebooks(inputs: string[], root: string): string[] {
 /** Run notebooks with at most `jobs` kernels at a time. */
 export async function runAll(plan: PlannedNotebook[], o: CliOptions, progress: RunProgress, stopped: () => boolean): Promise<NotebookResult[]> {
   const results: NotebookResult[] = new Array(plan.length);
-  const env: Record<string, string> = o.quick ? { KIT_QUICK: '1' } : {}; // else the runner's own KIT_QUICK is inherited
+  // KIT_QUICK: else the runner's own is inherited; threads: each kernel's share of the cores (KIT_WASM_THREADS wins)
+  const env: Record<string, string> = { ...(o.quick ? { KIT_QUICK: '1' } : {}), ...kernelThreadsEnv(o.jobs) };
   await runJobs(plan.length, o.jobs, async (i) => {
     const { file, name, output } = plan[i];
     const r = await runNotebook(file, output, {

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CommandSpec, UsageError, runCommand, REPO_ROOT, sharedFlag } from './lib/cli';
-import { runJobs } from './lib/jobs';
+import { kernelThreadsEnv, runJobs } from './lib/jobs';
 import { Notebook, cellSource } from './lib/nbformat';
 import { runNotebook } from './notebooks/execute';
 import { ReferenceFile, ReferenceMode, answerHash, normalizeAnswer } from '../lib/exercises';
@@ -109,7 +109,7 @@ async function measure(todo: Job[], jobs: number, cellTimeout: number, refFile: 
     const input = path.join(tmp, `run-${i}`, `${j.name}.ipynb`);
     fs.mkdirSync(path.dirname(input));
     fs.copyFileSync(j.file, input);
-    const env = { KIT_QUICK: j.mode === 'quick' ? '1' : '0', KIT_RECORD_ANSWERS: rec, KIT_REFERENCES: refFile };
+    const env = { KIT_QUICK: j.mode === 'quick' ? '1' : '0', KIT_RECORD_ANSWERS: rec, KIT_REFERENCES: refFile, ...kernelThreadsEnv(jobs) };
     const r = await runNotebook(input, path.join(tmp, `run-${i}`, 'executed.ipynb'), { cellTimeout, notebookTimeout: 4 * 3600, env, params: { seed: j.seed } });
     const lines = fs.existsSync(rec) ? fs.readFileSync(rec, 'utf8').split('\n').filter(Boolean) : [];
     for (const l of lines) records.push({ ...(JSON.parse(l) as { id: string; value: unknown; mode: ReferenceMode }), seed: j.seed, notebook: j.name });

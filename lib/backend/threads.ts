@@ -112,21 +112,7 @@ export function xnnpackThreads(): number {
   return Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
-/**
- * The default number of threads for the kit's kernels on this machine (see docs/backend.md, "Threads", for the
- * measurements behind it).
- */
-export function defaultWasmThreads(): number {
-  return Math.max(1, Math.min(os.cpus().length, DEFAULT_MAX_THREADS));
-}
-
-/**
- * The most threads used by default: 1. With one core busy on a loaded machine, 2 threads trained slower than 1 in
- * 9 of 12 paired comparisons (0.80–0.95× on average per model; the MBConv source 7–20 % slower in every pair;
- * docs/backend.md, session 3), and the rule is "never more than 5 % slower than one thread".
- * KIT_WASM_THREADS=2 or initBackend({ threads: 2 }) opts in.
- */
-export const DEFAULT_MAX_THREADS = 1;
+export { availableCores, cgroupCpuQuota, DEFAULT_MAX_THREADS, defaultWasmThreads, threadsFor, threadsPerJob } from './cores';
 
 /** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
 export function finishWasmThreads(): void {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend, wasmDataBuffers, wasmHeapBytes } from '../../lib/backend';
 import { ALIGN_PAD_FLOATS, alignedOffset, chunkSize, setSimdThreads, setSplitPolicy, simdKernels, simdPoolJobs, SPLIT_POLICY } from '../../lib/backend/simd';
-import { BENCH_JOBS, JUDGE_JOBS, jobGain, KernelPool } from '../../lib/backend/simd/pool';
+import { BENCH_JOBS, BENCH_MIN_JOBS, JUDGE_JOBS, jobGain, KernelPool } from '../../lib/backend/simd/pool';
 import { buildEfficientNet } from '../../lib/models';
 import { Rng } from '../../lib/random';
 import { relError, trainingBatchNorm } from './helpers';
@@ -183,7 +183,7 @@ test('a chunk that fails in a worker is an error naming the kernel, and the pool
   }
 });
 
-test('the pool benches its workers for a while when waiting for them cost more than they saved', async () => {
+test('the pool benches its workers for a while (longer after each further loss) when waiting for them cost more than they saved', async () => {
   assert.equal(jobGain(8, 4, 2, 0.1), 2 - 0.1, 'the workers did half at the caller\'s pace');
   assert.equal(jobGain(8, 8, 4, 0), 0, 'the caller did everything');
   assert.equal(jobGain(8, 7, 3.5, 3), 0.5 - 3, 'a descheduled worker held a chunk for 3 ms');
@@ -193,22 +193,50 @@ test('the pool benches its workers for a while when waiting for them cost more t
   const module = new WebAssembly.Module(require('fs').readFileSync(require('../../lib/backend/simd').simdBuildFiles().shared));
   const pool = new KernelPool(module, memory, { ...(simdKernels(backend) as unknown as Record<string, unknown>) }, 1);
   try {
-    for (let i = 0; i < JUDGE_JOBS; i++) pool.book(8, 4, 2, 0.1);
+    const lose = () => {
+      for (let i = 0; i < JUDGE_JOBS; i++) pool.book(8, 7, 3.5, 3);
+    };
+    const win = () => {
+      for (let i = 0; i < JUDGE_JOBS; i++) pool.book(8, 4, 2, 0.1);
+    };
+    const benchedFor = () => {
+      let benched = 0;
+      while (!pool.useful()) benched++;
+      return benched;
+    };
+    lose();
+    assert.equal(pool.useful(), true, 'the first window (the workers starting up) is not judged');
+    win();
     assert.equal(pool.useful(), true, 'a window that paid keeps the workers');
-    for (let i = 0; i < JUDGE_JOBS; i++) pool.book(8, 7, 3.5, 3);
-    let benched = 0;
-    while (!pool.useful()) benched++;
-    assert.equal(benched, BENCH_JOBS, 'a window that lost runs the next jobs on the caller alone');
+    lose();
     assert.equal(pool.useful(false), true, 'unless judging is off');
+    assert.equal(benchedFor(), BENCH_MIN_JOBS, 'a window that lost runs the next jobs on the caller alone');
+    const lengths = [];
+    for (let k = 0; k < 6; k++) {
+      lose();
+      lengths.push(benchedFor());
+    }
+    assert.deepEqual(lengths, [2, 4, 8, 16, 16, 16].map((f) => Math.min(f * BENCH_MIN_JOBS, BENCH_JOBS)), 'each further loss doubles the bench, up to BENCH_JOBS');
+    win();
+    lose();
+    assert.equal(benchedFor(), BENCH_MIN_JOBS, 'a window that paid resets it');
+    assert.equal(pool.benched, BENCH_MIN_JOBS * (1 + 2 + 4 + 8 + 16 + 16 + 16 + 1), 'the benched jobs are counted (simdPoolStats)');
   } finally {
     await pool.close();
   }
 });
 
-test('the compiled library (dist/, what notebooks import) runs the pool too', () => {
+/** Runs `lines` in a fresh Node process in the repository (KIT_WASM_THREADS unset); returns its last line as JSON. */
+function runInRepo<T>(lines: string[]): T {
   const { spawnSync } = require('child_process') as typeof import('child_process');
   const root = require('../../lib/config').repoRoot() as string;
-  const script = [
+  const res = spawnSync(process.execPath, ['-e', lines.join('\n')], { cwd: root, encoding: 'utf8', env: { ...process.env, KIT_WASM_THREADS: '' } });
+  assert.equal(res.status, 0, res.stderr);
+  return JSON.parse(res.stdout.trim().split('\n').pop()!) as T;
+}
+
+test('the compiled library (dist/, what notebooks import) runs the pool too', () => {
+  const out = runInRepo<{ threads: number; jobs: number }>([
     "const tf = require('@tensorflow/tfjs');",
     "const backend = require('./dist/lib/backend');",
     "const simd = require('./dist/lib/backend/simd');",
@@ -217,10 +245,18 @@ test('the compiled library (dist/, what notebooks import) runs the pool too', ()
     "  tf.grads((a, b) => tf.conv2d(a, b, 1, 'same').square().sum())([x, w]);",
     '  console.log(JSON.stringify({ threads: info.threads, jobs: simd.simdPoolJobs() })); process.exit(0);',
     '});',
-  ].join('\n');
-  const res = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, KIT_WASM_THREADS: '' } });
-  assert.equal(res.status, 0, res.stderr);
-  const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as { threads: number; jobs: number };
+  ]);
   assert.equal(out.threads, 2);
   assert.ok(out.jobs > 0, 'pool jobs ran in the compiled library');
+});
+
+test('by default (no threads option, KIT_WASM_THREADS unset) wasm runs threadsFor(available cores) threads: one core spare, at most 2', () => {
+  const out = runInRepo<{ threads: number; cores: number }>([
+    "const backend = require('./dist/lib/backend');",
+    "const cores = require('./dist/lib/backend/cores');",
+    "backend.initBackend({ backend: 'wasm' }).then((info) => {",
+    '  console.log(JSON.stringify({ threads: info.threads, cores: cores.availableCores() })); process.exit(0);',
+    '});',
+  ]);
+  assert.equal(out.threads, Math.max(1, Math.min(2, out.cores - 1)));
 });

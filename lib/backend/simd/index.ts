@@ -217,6 +217,15 @@ export function simdPoolJobs(): number {
   return cache?.pool?.jobs ?? 0;
 }
 
+/**
+ * The kit's thread pool on the current heap: jobs it ran on its threads, and jobs it ran on the caller alone because
+ * its workers had not paid for themselves in the window before (`KernelPool.useful`). `npm run bench -- --profile`
+ * prints it.
+ */
+export function simdPoolStats(): { jobs: number; benched: number } {
+  return { jobs: cache?.pool?.jobs ?? 0, benched: cache?.pool?.benched ?? 0 };
+}
+
 function runSplit(loaded: Loaded, kernel: SplitKernel, units: number, work: number, args: number[], align: number): void {
   if (units <= 0) return;
   const size = threads > 1 && isShared(loaded.memory) ? threads : 1;

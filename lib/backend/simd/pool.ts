@@ -101,8 +101,13 @@ const claimChunks = new Function(`${CLAIM_LOOP}; return claimChunks;`)() as (
 /**
  * Jobs over which the pool judges whether its workers pay for themselves, and jobs it then runs on the caller alone
  * when they did not (a core held by another job, an overloaded machine): the pool never stays slower than one thread.
+ * A losing window benches the workers for BENCH_MIN_JOBS jobs, twice as long after each further losing window, up to
+ * BENCH_JOBS; a window that paid resets it. The first window after the workers start is not judged: their first
+ * chunks wait for the threads to come up (a window of 32 jobs lost 0.3 ms that way, and one flat bench of 1,024
+ * jobs ran the next ≈ 70 training steps of the reference CNN on one thread; docs/backend.md, "Threads").
  */
 export const JUDGE_JOBS = 32;
+export const BENCH_MIN_JOBS = 64;
 export const BENCH_JOBS = 1024;
 
 /**
@@ -128,6 +133,8 @@ export class KernelPool {
   benched = 0;
   private window = { jobs: 0, gainMs: 0 };
   private benchLeft = 0;
+  private benchNext = BENCH_MIN_JOBS;
+  private warm = false;
 
   /** `own`: the calling thread's own instance's exports (it computes chunks too). */
   constructor(module: object, memory: object, own: Record<string, unknown>, readonly workers: number) {
@@ -145,8 +152,8 @@ export class KernelPool {
   }
 
   /**
-   * Whether the next job should use the workers: false for BENCH_JOBS jobs after a window of JUDGE_JOBS jobs in which
-   * the time the caller waited for workers' chunks exceeded the time their chunks saved it.
+   * Whether the next job should use the workers: false for a while (see BENCH_MIN_JOBS) after a window of JUDGE_JOBS
+   * jobs in which the time the caller waited for workers' chunks exceeded the time their chunks saved it.
    */
   useful(judging = true): boolean {
     if (!judging) return true;
@@ -192,11 +199,19 @@ export class KernelPool {
     if (Atomics.load(ctl, FAILED) !== 0) throw new Error(`KernelPool: ${kernel} failed in a worker thread (a wasm trap: an offset outside the heap?)`);
   }
 
-  /** Books one job's gain (see jobGain); after JUDGE_JOBS jobs, a net loss benches the workers for BENCH_JOBS jobs. */
+  /**
+   * Books one job's gain (see jobGain); after JUDGE_JOBS jobs, a net loss benches the workers (BENCH_MIN_JOBS,
+   * doubling per consecutive loss up to BENCH_JOBS) — except in the first window, the workers' warm-up.
+   */
   book(chunks: number, mine: number, ownMs: number, waitMs: number): void {
     this.window.gainMs += jobGain(chunks, mine, ownMs, waitMs);
     if (++this.window.jobs < JUDGE_JOBS) return;
-    if (this.window.gainMs < 0) this.benchLeft = BENCH_JOBS;
+    if (!this.warm) this.warm = true;
+    else if (this.window.gainMs >= 0) this.benchNext = BENCH_MIN_JOBS;
+    else {
+      this.benchLeft = this.benchNext;
+      this.benchNext = Math.min(2 * this.benchNext, BENCH_JOBS);
+    }
     this.window = { jobs: 0, gainMs: 0 };
   }
 
