@@ -18,8 +18,8 @@ export function defaultWasmThreads(): number {
  * 3 cores up. On 2 free cores 2 threads trained the reference CNN 1.4–1.7× faster than 1 (sessions 7 and 8), but the
  * rule is that the default may never be more than 5 % slower than one thread with one core held by another job, and
  * on 2 cores it was: over 3 paired runs the reference CNN at 64 px trained at 0.90× and inferred at 0.91× of one
- * thread (session 8, docs/backend.md, "Session 8"). With a core to spare, one busy core still leaves the two threads two free cores
- * (not measured here: this sandbox has 2 cores).
+ * thread (docs/backend.md, "Session 8"). With a core to spare, one busy core still leaves the two threads two free
+ * cores (not measured here: this sandbox has 2 cores).
  */
 export function threadsFor(cores: number): number {
   return Math.max(1, Math.min(DEFAULT_MAX_THREADS, cores - 1));
