@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { availableBackends, BACKEND_NAMES, type BackendName } from '../lib/backend';
 import { useBackend } from '../lib/testing';
-import { defaultWasmThreads } from '../lib/backend/threads';
+import { defaultWasmThreads } from '../lib/backend/cores';
 import { simdPoolStats } from '../lib/backend/simd';
 import { repoRoot } from '../lib/config';
 import { runCommand, UsageError, type CommandSpec, type ParsedFlags } from './lib/cli';

@@ -11,6 +11,6 @@ patchLayersForWasm();
 patchEngineClone();
 
 export * from './select';
-export { defaultWasmThreads } from './threads';
+export { defaultWasmThreads } from './cores';
 export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels, restoreWasmKernel } from './kernels';
 export { wasmDataBuffers, wasmHeapBytes } from './memory';

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels';
 import { setSimdThreads, simdKernels, simdThreads } from './simd';
-import { defaultWasmThreads, finishWasmThreads, prepareWasmThreads, threadsFromEnv } from './threads';
+import { defaultWasmThreads } from './cores';
+import { finishWasmThreads, prepareWasmThreads, threadsFromEnv } from './threads';
 
 /**
  * Backend selection: the native TensorFlow backend (optional package `tfjs-native`, an alias of

@@ -112,8 +112,6 @@ export function xnnpackThreads(): number {
   return Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
-export { availableCores, cgroupCpuQuota, DEFAULT_MAX_THREADS, defaultWasmThreads, threadsFor, threadsPerJob } from './cores';
-
 /** Undoes `prepareWasmThreads`' temporary patches once the backend is up (or failed). */
 export function finishWasmThreads(): void {
   if (restore == null) return;

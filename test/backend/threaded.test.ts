@@ -226,37 +226,40 @@ test('the pool benches its workers for a while (longer after each further loss) 
   }
 });
 
-/** Runs `lines` in a fresh Node process in the repository (KIT_WASM_THREADS unset); returns its last line as JSON. */
-function runInRepo<T>(lines: string[]): T {
+/**
+ * In a fresh Node process in the repository (KIT_WASM_THREADS unset): the compiled library's `initBackend(init)`,
+ * then `body` (JavaScript with `tf`, `backend`, `info` in scope) whose value is returned (as JSON).
+ */
+function withDistBackend<T>(init: object, body: string): T {
   const { spawnSync } = require('child_process') as typeof import('child_process');
   const root = require('../../lib/config').repoRoot() as string;
-  const res = spawnSync(process.execPath, ['-e', lines.join('\n')], { cwd: root, encoding: 'utf8', env: { ...process.env, KIT_WASM_THREADS: '' } });
+  const script = [
+    "const tf = require('@tensorflow/tfjs');",
+    "const backend = require('./dist/lib/backend');",
+    `backend.initBackend(${JSON.stringify(init)}).then((info) => {`,
+    `  console.log(JSON.stringify((() => { ${body} })())); process.exit(0);`,
+    '});',
+  ].join('\n');
+  const res = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, KIT_WASM_THREADS: '' } });
   assert.equal(res.status, 0, res.stderr);
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as T;
 }
 
 test('the compiled library (dist/, what notebooks import) runs the pool too', () => {
-  const out = runInRepo<{ threads: number; jobs: number }>([
-    "const tf = require('@tensorflow/tfjs');",
-    "const backend = require('./dist/lib/backend');",
-    "const simd = require('./dist/lib/backend/simd');",
-    'backend.initBackend({ backend: "wasm", threads: 2 }).then((info) => {',
-    '  const x = tf.randomNormal([8, 16, 16, 16]); const w = tf.randomNormal([3, 3, 16, 32]);',
-    "  tf.grads((a, b) => tf.conv2d(a, b, 1, 'same').square().sum())([x, w]);",
-    '  console.log(JSON.stringify({ threads: info.threads, jobs: simd.simdPoolJobs() })); process.exit(0);',
-    '});',
-  ]);
+  const out = withDistBackend<{ threads: number; jobs: number }>(
+    { backend: 'wasm', threads: 2 },
+    "const x = tf.randomNormal([8, 16, 16, 16]); const w = tf.randomNormal([3, 3, 16, 32]);" +
+      "tf.grads((a, b) => tf.conv2d(a, b, 1, 'same').square().sum())([x, w]);" +
+      "return { threads: info.threads, jobs: require('./dist/lib/backend/simd').simdPoolJobs() };",
+  );
   assert.equal(out.threads, 2);
   assert.ok(out.jobs > 0, 'pool jobs ran in the compiled library');
 });
 
 test('by default (no threads option, KIT_WASM_THREADS unset) wasm runs threadsFor(available cores) threads: one core spare, at most 2', () => {
-  const out = runInRepo<{ threads: number; cores: number }>([
-    "const backend = require('./dist/lib/backend');",
-    "const cores = require('./dist/lib/backend/cores');",
-    "backend.initBackend({ backend: 'wasm' }).then((info) => {",
-    '  console.log(JSON.stringify({ threads: info.threads, cores: cores.availableCores() })); process.exit(0);',
-    '});',
-  ]);
+  const out = withDistBackend<{ threads: number; cores: number }>(
+    { backend: 'wasm' },
+    "return { threads: info.threads, cores: require('./dist/lib/backend/cores').availableCores() };",
+  );
   assert.equal(out.threads, Math.max(1, Math.min(2, out.cores - 1)));
 });

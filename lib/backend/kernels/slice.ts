@@ -30,11 +30,7 @@ export const sliceConfig = wasmKernel<{ x: tf.TensorInfo }, tf.SliceAttrs>(tf.Sl
  */
 export function copySlice(src: tf.TypedArray, shape: readonly number[], dst: tf.TypedArray, begin: readonly number[], size: readonly number[]): void {
   const rank = shape.length;
-  const strides = new Array<number>(rank);
-  for (let d = rank - 1, s = 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
+  const strides = [...tf.util.computeStrides(shape as number[]), 1];
   // Dimensions [inner, rank) form one contiguous run of `run` elements: all but the first of them are taken whole.
   let inner = rank;
   let run = 1;
