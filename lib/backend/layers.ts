@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd';
-import { KIT_BATCH_NORM_FINISH_DX, KIT_BATCH_NORM_GRAD, KIT_CHANNEL_SUM, KIT_SWISH_GRAD } from './kernels/fused_grads';
+import { KIT_SWISH_GRAD } from './kernels/fused_grads';
+import { KIT_BATCH_NORM_BACKWARD, KIT_BATCH_NORM_TRAIN } from './kernels/batch_norm_train';
 
 /**
  * Training-mode fusions of two tfjs-layers layers on wasm, patched onto their classes when the library loads:
  *
- * - **BatchNormalization**: tfjs runs the moments, the normalization and a gradient of ≈ 45 kernels (15 of them over
- *   the whole activation, each an engine call with its bookkeeping) per layer and step; the fused op runs the same
- *   arithmetic in 3 full passes forward and 3 backward, with a dozen small kernels on [c].
+ * - **BatchNormalization**: tfjs runs the moments, the normalization, the moving averages and a gradient of ≈ 45
+ *   kernels (15 of them over the whole activation, each an engine call with its bookkeeping) per layer and step; the
+ *   fused op runs the same arithmetic as one kernel forward (3 full passes) and one backward (3 passes), the [c]
+ *   arithmetic between the passes inside them (lib/backend/kernels/batch_norm_train.ts).
  * - **swish** activation layers: x · sigmoid(x · 1) and a 4-kernel gradient become a 2-kernel op with a 1-pass gradient.
  *
  * Every value is rounded exactly as tfjs's unfused kernels round it, and the gradient contributions are added in
@@ -63,53 +65,26 @@ interface BatchNormLayer extends LayerLike {
   movingVariance: tf.LayerVariable;
 }
 
-/** Per-channel sums over the rows of x (see channelSum in assembly/kernels.ts). */
-function channelSum(x: tf.Tensor, kind: 0 | 1 | 2, scale: number, mean?: tf.Tensor, k?: tf.Tensor): tf.Tensor {
-  const inputs: tf.NamedTensorMap = { x, mean: mean ?? x, k: k ?? x };
-  return tf.engine().runKernel(KIT_CHANNEL_SUM, inputs, { kind, scale } as unknown as tf.NamedAttrMap) as tf.Tensor;
-}
-
-/** The batch norm tfjs-layers trains — moments, normalization, gradient — as one op: [normed, mean, variance]. */
-function fusedBatchNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor[] {
-  const rows = x.size / x.shape[3];
-  let stats: tf.Tensor[] = [];
+/**
+ * The batch norm tfjs-layers trains — moments, normalization, moving averages, gradient — as one op with a
+ * one-kernel forward and a one-kernel gradient (lib/backend/kernels/batch_norm_train.ts): the normalized x, and
+ * the new moving mean and variance (kept; the caller writes them).
+ */
+function fusedBatchNorm(layer: BatchNormLayer, x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor[] {
+  const { epsilon, momentum } = layer;
+  let moving: tf.Tensor[] = [];
   const op = tf.customGrad(((xv: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    // tf.moments: Mean, then Mean of the squared deviations (the kit's Mean: float64 sums times 1/rows).
-    const mean = channelSum(xv, 0, 1 / rows);
-    const variance = channelSum(xv, 1, 1 / rows, mean);
-    const normed = tf.batchNorm(xv as tf.Tensor4D, mean, variance, b, g, epsilon);
-    stats = [tf.keep(mean.clone()), tf.keep(variance.clone())];
+    const inputs = { x: xv, scale: g, offset: b, movingMean: layer.movingMean.read(), movingVariance: layer.movingVariance.read() };
+    const attrs = { epsilon, momentum } as unknown as tf.NamedAttrMap;
+    const [normed, mean, variance, newMean, newVariance] = tf.engine().runKernel(KIT_BATCH_NORM_TRAIN, inputs, attrs) as tf.Tensor[];
+    moving = [tf.keep(newMean), tf.keep(newVariance)];
     save([xv, g, mean, variance]);
-    return { value: normed, gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => batchNormGrad(dy as tf.Tensor, saved, epsilon, rows) };
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[], [xs, gs, ms, vs]: tf.Tensor[]) =>
+      tf.engine().runKernel(KIT_BATCH_NORM_BACKWARD, { x: xs, dy: dy as tf.Tensor, mean: ms, variance: vs, scale: gs }, { epsilon } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    return { value: normed, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const normed = op(x, gamma, beta);
-  return [normed, ...stats];
-}
-
-/**
- * The gradient of the batch norm above, in tfjs's order: FusedBatchNorm's gradient (dx₁ and the four channel sums),
- * then through the variance's Mean, the Square and the Sub (dd and its sum into the mean's gradient), then through
- * the mean's Mean: dx = (dx₁ + dd) + dm.
- */
-function batchNormGrad(dy: tf.Tensor, [x, gamma, mean, variance]: tf.Tensor[], epsilon: number, rows: number): tf.Tensor[] {
-  const r = tf.rsqrt(tf.add(variance, tf.scalar(epsilon)));
-  const m = tf.mul(tf.mul(tf.mul(r, r), r), tf.scalar(-0.5));
-  const nr = tf.mul(r, tf.scalar(-1));
-  const [dx1, dMean, dVariance, dGamma, dBeta] = tf.engine().runKernel(KIT_BATCH_NORM_GRAD, { x, dy, mean, scale: gamma, r, m, nr }) as tf.Tensor[];
-  const ds = tf.div(dVariance, rows);
-  const dMeanTotal = tf.add(dMean, tf.neg(channelSum(x, 2, 1, mean, ds)));
-  const dm = tf.div(dMeanTotal, rows);
-  const dx = tf.engine().runKernel(KIT_BATCH_NORM_FINISH_DX, { x, mean, ds, dm, dx: dx1 }) as tf.Tensor;
-  return [dx, dGamma, dBeta];
-}
-
-/** tfjs-layers' moving-average update, as it writes it. */
-function movingAverage(variable: tf.LayerVariable, value: tf.Tensor, momentum: number): void {
-  tf.tidy(() => {
-    const decay = 1 - momentum;
-    const orig = variable.read();
-    variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
-  });
+  return [normed, ...moving];
 }
 
 function batchNormCall(original: Call): Call {
@@ -119,10 +94,10 @@ function batchNormCall(original: Call): Call {
     const axis = x == null ? -1 : layer.axis >= 0 ? layer.axis : layer.axis + x.rank;
     if (x == null || axis !== x.rank - 1 || !layer.center || !layer.scale) return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
-      const [normed, mean, variance] = fusedBatchNorm(x as tf.Tensor4D, layer.gamma.read(), layer.beta.read(), layer.epsilon);
-      movingAverage(layer.movingMean, mean, layer.momentum);
-      movingAverage(layer.movingVariance, variance, layer.momentum);
-      tf.dispose([mean, variance]);
+      const [normed, newMean, newVariance] = fusedBatchNorm(layer, x as tf.Tensor4D, layer.gamma.read(), layer.beta.read());
+      layer.movingMean.write(newMean);
+      layer.movingVariance.write(newVariance);
+      tf.dispose([newMean, newVariance]);
       return normed;
     });
   };

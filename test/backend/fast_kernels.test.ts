@@ -1,5 +1,6 @@
 // The kit's second-pass wasm kernels against tfjs's cpu kernels on randomized shapes (batch 1, odd sizes): Sum and
-// Mean (JS reductions), Identity/Cast (shared buffers), MaxPoolGrad with ties, both paths of the depthwise filter gradient.
+// Mean (JS reductions), Identity/Cast (shared buffers), MaxPoolGrad with ties, both paths of the depthwise filter gradient,
+// Slice, the small pointwise convolution gradients.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -7,6 +8,7 @@ import { initBackend, wasmDataBuffers } from '../../lib/backend';
 import { reductionView } from '../../lib/backend/kernels/reduce';
 import { setDepthwiseFilterJsMaxMacs } from '../../lib/backend/kernels/depthwise_conv2d_backprop_filter';
 import { setConv2DFilterGradMode, type FilterGradMode } from '../../lib/backend/kernels/conv2d_backprop_filter';
+import { setConv2DInputGradMode, type InputGradMode } from '../../lib/backend/kernels/conv2d_backprop_input';
 import { Rng } from '../../lib/random';
 import { quickOr } from '../../lib/config';
 import { onBoth, relError } from './helpers';
@@ -255,5 +257,49 @@ test('Slice reads only the part it copies (the backend’s kernel copied all of 
   } finally {
     backend.readSync = readSync;
     x.dispose();
+  }
+});
+
+test('small pointwise convolution gradients (co or ci % 4 ≠ 0): bit for bit the XNNPACK formulations, near cpu, nothing left behind', () => {
+  const rng = new Rng(33);
+  // The MBConv source model's squeeze-and-excitation shapes, then random ones: batch 1–40, spatial up to 3×5.
+  const fixed: [number, number, number, number, number][] = [[32, 1, 1, 160, 10], [32, 1, 1, 96, 6], [32, 1, 1, 10, 160], [32, 1, 1, 6, 96]];
+  const cases = [...fixed];
+  const notFour = () => 4 * rng.int(10) + 1 + rng.int(3);
+  for (let t = 0; t < quickOr(24, 10); t++) {
+    const [ci, co] = t % 2 ? [notFour(), 1 + rng.int(40)] : [1 + rng.int(40), notFour()];
+    cases.push([1 + rng.int(40), 1 + rng.int(3), 1 + rng.int(5), ci, co]);
+  }
+  for (const [n, h, w, ci, co] of cases) {
+    const what = `n ${n} ${h}×${w} ci ${ci} co ${co}`;
+    const x = tf.randomNormal([n, h, w, ci], 0, 1, 'float32', n + ci) as tf.Tensor4D;
+    const dy = tf.randomNormal([n, h, w, co], 0, 1, 'float32', h + co) as tf.Tensor4D;
+    const filter = tf.randomNormal([1, 1, ci, co], 0, 1, 'float32', w) as tf.Tensor4D;
+    const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC' } as const;
+    const filterGrad = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [1, 1, ci, co] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const inputGrad = () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: [n, h, w, ci] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const buffers = wasmDataBuffers();
+    const [dw, dx] = [filterGrad(), inputGrad()];
+    assert.equal(wasmDataBuffers(), buffers + 2, `${what}: only the two results stay`);
+    const forced = <T>(set: (m: T) => T, mode: T, f: () => tf.Tensor) => {
+      const old = set(mode);
+      try {
+        return f();
+      } finally {
+        set(old);
+      }
+    };
+    const dwRef = forced(setConv2DFilterGradMode, 'shifted' as FilterGradMode, filterGrad);
+    const dxRef = forced(setConv2DInputGradMode, 'xnnpack' as InputGradMode, inputGrad);
+    // Where co (ci) % 4 = 0 the filter (input) gradient runs on the kit's convolution kernels instead, in their order.
+    if (co % 4 !== 0) assert.deepEqual(new Uint32Array(dw.dataSync().buffer), new Uint32Array(dwRef.dataSync().buffer), `${what}: filter gradient`);
+    if (ci % 4 !== 0) assert.deepEqual(new Uint32Array(dx.dataSync().buffer), new Uint32Array(dxRef.dataSync().buffer), `${what}: input gradient`);
+    const fromCpu = [
+      ...onBoth('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [1, 1, ci, co] }),
+      ...onBoth('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: [n, h, w, ci] }),
+    ];
+    assert.ok(relError(fromCpu[0], dw) < TOL, `${what}: filter gradient against cpu`);
+    assert.ok(relError(fromCpu[2], dx) < TOL, `${what}: input gradient against cpu`);
+    tf.dispose([x, dy, filter, dw, dx, dwRef, dxRef, ...fromCpu]);
   }
 });

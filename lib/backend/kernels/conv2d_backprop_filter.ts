@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { chunkCount, heapOffset, simdKernels, simdThreads } from '../simd';
 import { conv2DGradInfo, fillOutput, modeSwitch, pair, runProgram, wasmKernel, type Shape4 } from './compose';
+import { pointwiseFilterGrad, smallPointwise } from './pointwise';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 /** h, w, ci, oh, ow, co, fh, fw, pt, pl of conv2dFilterGradImages. */
@@ -24,7 +25,8 @@ export const setConv2DFilterGradMode = mode.set;
  *
  * dW[i, j, ci, co] = Σ_{n,y,x} x[n, y·s + i·d − pt, x·s + j·d − pl, ci] · dy[n, y, x, co]
  *
- * Three formulations:
+ * Three formulations (and, in 'auto' mode, a small pointwise convolution with co % 4 ≠ 0 as a direct loop: see
+ * lib/backend/kernels/pointwise.ts):
  * - **the kit's SIMD kernel** (default at stride 1, dilation 1, co % 4 = 0, float32; lib/backend/simd): straight
  *   from x and dy where they lie, 4 input × 8 output channels per register tile — 2–4× faster than the next one
  *   inside a training step, mostly because XNNPACK packs dy anew for every product.
@@ -46,6 +48,8 @@ export const conv2DBackpropFilterConfig = wasmKernel<FilterGradInputs, tf.Conv2D
   const { inputs: { x, dy }, attrs, backend } = call;
   const info = conv2DGradInfo('Conv2DBackpropFilter', x.shape as Shape4, attrs.filterShape, dy.shape, attrs);
   const float = x.dtype === 'float32' && dy.dtype === 'float32';
+  const small = float && mode.get() === 'auto' && info.outChannels % 4 !== 0 && smallPointwise(info) ? simdKernels(backend) : null;
+  if (small) return pointwiseFilterGrad(backend, small, x, dy, info);
   const chosen = mode.get() === 'auto' || mode.get() === 'simd' ? pickMode(info, backend) : mode.get();
   if (float && chosen === 'simd') return simdFilterGrad(backend, x, dy, info);
   if (float && chosen !== 'conv') return im2colFilterGrad(backend, x, dy, info, chosen === 'shifted');

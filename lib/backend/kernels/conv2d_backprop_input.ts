@@ -3,6 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, padNHWCInto, simdKernelsFor, type SimdKernels, type SimdOrXnnpack } from '../simd';
 import { conv2DGradInfo, modeSwitch, pair, runProgram, wasmKernel, type Shape4 } from './compose';
 import { rowsOf } from './conv2d';
+import { pointwiseInputGrad, smallPointwise } from './pointwise';
 
 /** See SimdOrXnnpack (lib/backend/simd). */
 export type InputGradMode = SimdOrXnnpack;
@@ -18,7 +19,8 @@ export const setConv2DInputGradMode = mode.set;
  * convolution of dy — dilated with s − 1 zeros when s > 1 — by the filter flipped in space with in/out
  * channels swapped ([fh, fw, co, ci]), stride 1, pads (fh − 1 − pt) on top and whatever makes the output H.
  * At stride 1 (ci % 4 = 0, float32) that convolution runs on the kit's SIMD kernel and threads (`simdInputGrad`,
- * ≈ 1.2–1.5× faster than XNNPACK's on one thread, and bit for bit XNNPACK's result); otherwise on XNNPACK.
+ * ≈ 1.2–1.5× faster than XNNPACK's on one thread, and bit for bit XNNPACK's result); a small pointwise one with
+ * ci % 4 ≠ 0 as a direct loop (lib/backend/kernels/pointwise.ts); otherwise on XNNPACK.
  */
 type InputGradInputs = { dy: tf.TensorInfo; filter: tf.TensorInfo };
 
@@ -31,6 +33,7 @@ export const conv2DBackpropInputConfig = wasmKernel<InputGradInputs, tf.Conv2DBa
   const unit = sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
   const simd = float && info.dilationHeight === 1 && info.dilationWidth === 1 ? simdKernelsFor(backend, mode.get()) : null;
   if (simd && unit && info.inChannels % 4 === 0) return simdInputGrad(backend, simd, dy, filter, info);
+  if (simd && mode.get() === 'auto' && smallPointwise(info)) return pointwiseInputGrad(backend, simd, dy, filter, info);
   if (simd && !unit) return simdTransposedInputGrad(backend, simd, dy, filter, info);
   return runProgram(backend, (p) => {
     const flipped = p.run('Reverse', { x: filter }, { dims: [0, 1] });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { alignedSums, heapOffset, LINE_UNITS, simdKernels } from '../simd';
-import { fillOutput, wasmKernel, type WasmCall } from './compose';
+import { wasmKernel, type WasmCall } from './compose';
 
 /**
  * The kit's fused gradient kernels (wasm only; lib/backend/kernels/gradients.ts calls them from the gradients it
@@ -69,33 +69,7 @@ export const kitBatchNormGradConfig = fusedKernel(KIT_BATCH_NORM_GRAD, ({ inputs
   return [dx, ...sums];
 });
 
-export const KIT_CHANNEL_SUM = 'KitChannelSum';
-export const KIT_BATCH_NORM_FINISH_DX = 'KitBatchNormFinishDx';
 export const KIT_SWISH_GRAD = 'KitSwishGrad';
-
-/** Per-channel sums of x [.., c] (kind 0), (x − mean)² (kind 1) or k·((x − mean)·2) (kind 2), times `scale`: [c]. */
-export const kitChannelSumConfig = fusedKernel<{ kind: number; scale: number }>(KIT_CHANNEL_SUM, (call) => {
-  const { inputs: { x, mean, k }, attrs: { kind, scale }, backend, simd, at } = call;
-  const c = x.shape[x.shape.length - 1];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
-  const out = backend.makeOutput([c], 'float32');
-  const acc = alignedSums(backend, c);
-  return fillOutput(backend, out, [acc.info], () => {
-    simd.split('channelSum', c / 4, rows * 4 * 3, [at(x), at(mean), at(k), acc.offset, at(out), rows, c, kind, scale], LINE_UNITS);
-  });
-});
-
-/** dx₁ + ds·((x − mean)·2), then + dm: the batch norm's input gradient from its three contributions (a new tensor). */
-export const kitBatchNormFinishDxConfig = fusedKernel(KIT_BATCH_NORM_FINISH_DX, ({ inputs, backend, simd, at }) => {
-  const { x, mean, ds, dm, dx } = inputs;
-  const c = x.shape[x.shape.length - 1];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
-  const out = backend.makeOutput(x.shape, 'float32');
-  // The kernel updates its dx argument in place: work on a copy so the input stays as the engine knows it.
-  (backend.typedArrayFromHeap(out) as Float32Array).set(backend.typedArrayFromHeap(dx) as Float32Array);
-  simd.split('batchNormFinishDx', rows, c * 6, [at(x), at(mean), at(ds), at(dm), at(out), c]);
-  return out;
-});
 
 /** Swish's gradient from dy, x and s = sigmoid(x). */
 export const kitSwishGradConfig = fusedKernel(KIT_SWISH_GRAD, ({ inputs: { dy, x, s }, backend, simd, at }) => {

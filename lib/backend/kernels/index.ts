@@ -18,8 +18,10 @@ import { sliceConfig } from './slice';
 import { multiplyConfig } from './multiply';
 import { fusedBatchNormConfig } from './batch_norm';
 import { registerWasmGradients } from './gradients';
+import { kitBatchNormBackwardConfig, kitBatchNormTrainConfig } from './batch_norm_train';
+import { kitAdamUpdateConfig, kitSgdUpdateConfig } from './optimizer_updates';
 import {
-  kitBatchNormFinishDxConfig, kitBatchNormGradConfig, kitChannelSumConfig, kitReluGradConfig, kitSigmoidGradConfig, kitSquareGradConfig, kitSwishGradConfig,
+  kitBatchNormGradConfig, kitReluGradConfig, kitSigmoidGradConfig, kitSquareGradConfig, kitSwishGradConfig,
 } from './fused_grads';
 
 /** The kit's training kernels for the wasm backend (see docs/backend.md for their formulations). */
@@ -45,8 +47,10 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   kitSquareGradConfig,
   kitReluGradConfig,
   kitBatchNormGradConfig,
-  kitChannelSumConfig,
-  kitBatchNormFinishDxConfig,
+  kitBatchNormTrainConfig,
+  kitBatchNormBackwardConfig,
+  kitAdamUpdateConfig,
+  kitSgdUpdateConfig,
   kitSwishGradConfig,
 ];
 

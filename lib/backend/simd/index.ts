@@ -59,6 +59,13 @@ export interface SimdKernels {
   swishGrad(lo: number, hi: number, dy: number, x: number, s: number, dx: number, size: number): void;
   sumMiddle(x: number, out: number, a: number, r: number, b: number, scale: number): void;
   addBiasRows(lo: number, hi: number, x: number, bias: number, out: number, c: number): void;
+  adamUpdate(
+    lo: number, hi: number, value: number, m: number, v: number, g: number, outValue: number, outM: number, outV: number, size: number,
+    b1: number, ob1: number, b2: number, ob2: number, omb1: number, omb2: number, eps: number, nlr: number,
+  ): void;
+  sgdUpdate(lo: number, hi: number, value: number, g: number, out: number, size: number, c: number): void;
+  pointwiseFilterGrad(x: number, dy: number, out: number, pixels: number, ci: number, co: number): void;
+  pointwiseInputGrad(dy: number, w: number, wt: number, dx: number, pixels: number, ci: number, co: number): void;
   /**
    * Runs the split kernel `kernel` over `units` work units (`work` multiply-adds or element operations each) with
    * `args` after (lo, hi): on the calling thread, or in chunks on the kit's thread pool when it has more than one

@@ -30,6 +30,8 @@ export const SPLIT_KERNELS = [
   'channelSum',
   'batchNormFinishDx',
   'swishGrad',
+  'adamUpdate',
+  'sgdUpdate',
 ] as const;
 /** One of SPLIT_KERNELS. */
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];

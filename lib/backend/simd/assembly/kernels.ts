@@ -848,3 +848,136 @@ export function conv2dTransposeRows(
     }
   }
 }
+
+/**
+ * A pointwise convolution's filter gradient (1×1, stride 1, no padding), x [pixels, ci] and dy [pixels, co]:
+ *   out[c, o] = Σ_p x[p, c] · dy[p, o]
+ * summed over the pixels in order from +0, every product and sum rounded to float32 — the order of XNNPACK's GEMM,
+ * which the formulations it replaces ran on. Four input channels per vector (dy[p, o] splatted), the rest one by one;
+ * any ci and co. Small problems only (one thread: the squeeze-and-excitation convolutions of an MBConv block).
+ */
+export function pointwiseFilterGrad(x: usize, dy: usize, out: usize, pixels: i32, ci: i32, co: i32): void {
+  const xr = <usize>ci << 2;
+  const dr = <usize>co << 2;
+  const c4 = ci & ~3;
+  for (let o = 0; o < co; o++) {
+    const dyo = dy + (<usize>o << 2);
+    let c = 0;
+    for (; c < c4; c += 4) {
+      let acc = f32x4.splat(0);
+      let xp = x + (<usize>c << 2);
+      let dp = dyo;
+      for (let p = 0; p < pixels; p++) {
+        acc = f32x4.add(acc, f32x4.mul(v128.load(xp), f32x4.splat(load<f32>(dp))));
+        xp += xr;
+        dp += dr;
+      }
+      const at = out + ((<usize>c * <usize>co + <usize>o) << 2);
+      store<f32>(at, f32x4.extract_lane(acc, 0));
+      store<f32>(at + dr, f32x4.extract_lane(acc, 1));
+      store<f32>(at + 2 * dr, f32x4.extract_lane(acc, 2));
+      store<f32>(at + 3 * dr, f32x4.extract_lane(acc, 3));
+    }
+    for (; c < ci; c++) {
+      let a: f32 = 0;
+      let xp = x + (<usize>c << 2);
+      let dp = dyo;
+      for (let p = 0; p < pixels; p++) {
+        a = a + load<f32>(xp) * load<f32>(dp);
+        xp += xr;
+        dp += dr;
+      }
+      store<f32>(out + ((<usize>c * <usize>co + <usize>o) << 2), a);
+    }
+  }
+}
+
+/**
+ * A pointwise convolution's input gradient (1×1, stride 1, no padding), dy [pixels, co] and the filter w [ci, co]:
+ *   dx[p, c] = Σ_o dy[p, o] · w[c, o]
+ * summed over the output channels in order from +0, every product and sum rounded to float32 (XNNPACK's GEMM
+ * order). w is first transposed into `wt` [co, ci] (scratch), so four input channels are one vector; the rest one by
+ * one; any ci and co. Small problems only (one thread).
+ */
+export function pointwiseInputGrad(dy: usize, w: usize, wt: usize, dx: usize, pixels: i32, ci: i32, co: i32): void {
+  for (let c = 0; c < ci; c++) {
+    for (let o = 0; o < co; o++) store<f32>(wt + ((<usize>o * <usize>ci + <usize>c) << 2), load<f32>(w + ((<usize>c * <usize>co + <usize>o) << 2)));
+  }
+  const wr = <usize>ci << 2;
+  const c4 = ci & ~3;
+  for (let p = 0; p < pixels; p++) {
+    const dp = dy + ((<usize>p * <usize>co) << 2);
+    const xp = dx + ((<usize>p * <usize>ci) << 2);
+    let c = 0;
+    for (; c < c4; c += 4) {
+      let acc = f32x4.splat(0);
+      let wp = wt + (<usize>c << 2);
+      for (let o = 0; o < co; o++) {
+        acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(dp + (<usize>o << 2))), v128.load(wp)));
+        wp += wr;
+      }
+      v128.store(xp + (<usize>c << 2), acc);
+    }
+    for (; c < ci; c++) {
+      let a: f32 = 0;
+      let wp = wt + (<usize>c << 2);
+      for (let o = 0; o < co; o++) {
+        a = a + load<f32>(dp + (<usize>o << 2)) * load<f32>(wp);
+        wp += wr;
+      }
+      store<f32>(xp + (<usize>c << 2), a);
+    }
+  }
+}
+
+/**
+ * One Adam step (tfjs's AdamOptimizer.applyGradients, per variable) over elements [16·lo, min(16·hi, size)):
+ *   m' = m·β1 + g·(1 − β1);  v' = v·β2 + (g·g)·(1 − β2)
+ *   value' = ((m' / (1 − β1ᵗ)) / (√(v' / (1 − β2ᵗ)) + ε)) · (−lr) + value
+ * with every constant the float32 scalar tfjs makes of it and every operation rounded to float32 in that order,
+ * as tfjs's fourteen kernels round them. Writes value', m', v' to their own outputs.
+ */
+export function adamUpdate(
+  lo: i32, hi: i32, value: usize, m: usize, v: usize, g: usize, outValue: usize, outM: usize, outV: usize, size: i32,
+  b1: f32, ob1: f32, b2: f32, ob2: f32, omb1: f32, omb2: f32, eps: f32, nlr: f32,
+): void {
+  const end = min(hi << 4, size);
+  const B1 = f32x4.splat(b1), OB1 = f32x4.splat(ob1), B2 = f32x4.splat(b2), OB2 = f32x4.splat(ob2);
+  const OMB1 = f32x4.splat(omb1), OMB2 = f32x4.splat(omb2), EPS = f32x4.splat(eps), NLR = f32x4.splat(nlr);
+  let e = lo << 4;
+  for (; e + 4 <= end; e += 4) {
+    const p = <usize>e << 2;
+    const gv = v128.load(g + p);
+    const nm = f32x4.add(f32x4.mul(v128.load(m + p), B1), f32x4.mul(gv, OB1));
+    const nv = f32x4.add(f32x4.mul(v128.load(v + p), B2), f32x4.mul(f32x4.mul(gv, gv), OB2));
+    const den = f32x4.add(f32x4.sqrt(f32x4.div(nv, OMB2)), EPS);
+    v128.store(outValue + p, f32x4.add(f32x4.mul(f32x4.div(f32x4.div(nm, OMB1), den), NLR), v128.load(value + p)));
+    v128.store(outM + p, nm);
+    v128.store(outV + p, nv);
+  }
+  for (; e < end; e++) {
+    const p = <usize>e << 2;
+    const gv = load<f32>(g + p);
+    const nm = load<f32>(m + p) * b1 + gv * ob1;
+    const nv = load<f32>(v + p) * b2 + (gv * gv) * ob2;
+    const den = sqrt<f32>(nv / omb2) + eps;
+    store<f32>(outValue + p, ((nm / omb1) / den) * nlr + load<f32>(value + p));
+    store<f32>(outM + p, nm);
+    store<f32>(outV + p, nv);
+  }
+}
+
+/** One SGD step (tfjs's SGDOptimizer): value' = c·g + value with c = −lr, each operation rounded to float32. */
+export function sgdUpdate(lo: i32, hi: i32, value: usize, g: usize, out: usize, size: i32, c: f32): void {
+  const end = min(hi << 4, size);
+  const C = f32x4.splat(c);
+  let e = lo << 4;
+  for (; e + 4 <= end; e += 4) {
+    const p = <usize>e << 2;
+    v128.store(out + p, f32x4.add(f32x4.mul(C, v128.load(g + p)), v128.load(value + p)));
+  }
+  for (; e < end; e++) {
+    const p = <usize>e << 2;
+    store<f32>(out + p, c * load<f32>(g + p) + load<f32>(value + p));
+  }
+}

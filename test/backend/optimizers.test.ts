@@ -1,0 +1,90 @@
+// lib/backend/optimizers.ts: tfjs's Adam and SGD with one kernel per variable update on wasm reach the very same
+// bits as tfjs's own updates (weights, moments, β powers), keep tfjs's optimizer state, and leak nothing.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, wasmDataBuffers } from '../../lib/backend';
+import { optimizerFusions, setOptimizerFusion } from '../../lib/backend/optimizers';
+import { buildEfficientNet, buildPlainCnn } from '../../lib/models';
+
+before(async () => {
+  await initBackend({ backend: 'wasm' });
+});
+
+type Make = () => tf.Optimizer;
+
+/** Weights, predictions and optimizer weights after `steps` steps (the learning rate changed halfway), as raw bits. */
+async function trainBits(build: () => tf.LayersModel, make: Make, fused: boolean, steps: number): Promise<Uint32Array[]> {
+  const old = setOptimizerFusion(fused);
+  try {
+    const model = build();
+    const [, h, w, c] = model.inputs[0].shape as number[];
+    const classes = (model.outputs[0].shape as number[])[1];
+    const xs = tf.randomNormal([5, h, w, c], 0.3, 1.1, 'float32', 8);
+    const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1].map((k) => k % classes), 'int32'), classes);
+    const opt = make();
+    for (let i = 0; i < steps; i++) {
+      if (i === steps >> 1) {
+        const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
+        if (typeof o.setLearningRate === 'function') o.setLearningRate(o.learningRate / 3);
+        else o.learningRate /= 3;
+      }
+      tf.tidy(() => {
+        opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar);
+      });
+    }
+    const state = (await opt.getWeights()).map((nt) => nt.tensor);
+    const out = [...model.getWeights(), model.predict(xs) as tf.Tensor, ...state].map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    model.dispose();
+    opt.dispose();
+    tf.dispose([xs, ys]);
+    return out;
+  } finally {
+    setOptimizerFusion(old);
+  }
+}
+
+function assertSameBits(a: Uint32Array[], b: Uint32Array[], what: string): void {
+  assert.equal(a.length, b.length, `${what}: as many weights and optimizer weights`);
+  a.forEach((w, i) => assert.deepEqual(b[i], w, `${what}: tensor ${i} differs`));
+}
+
+const plainCnn = () => buildPlainCnn({ inputShape: [12, 12, 3], numClasses: 3, seed: 3 });
+const effnet = () => buildEfficientNet({ phi: 0, numClasses: 3, seed: 5, inputShape: [16, 16, 3] });
+const optimizers: [string, Make][] = [
+  ['adam', () => tf.train.adam(3e-3)],
+  ['adam (β, ε given)', () => tf.train.adam(1e-2, 0.8, 0.95, 1e-4)],
+  ['sgd', () => tf.train.sgd(0.05)],
+];
+
+for (const [name, make] of optimizers) {
+  test(`${name}: the plain CNN and the MBConv net train to tfjs's own bits, moments included`, async () => {
+    const before = optimizerFusions();
+    for (const [what, build] of [['plain CNN', plainCnn], ['MBConv net', effnet]] as const) {
+      const reference = await trainBits(build, make, false, 4);
+      assertSameBits(reference, await trainBits(build, make, true, 4), `${name}, ${what}`);
+    }
+    assert.ok(optimizerFusions() > before, 'the fused updates ran');
+  });
+}
+
+test('momentum (not fused) still trains; the fused updates free everything they make', async () => {
+  const before = optimizerFusions();
+  const bits = await trainBits(plainCnn, () => tf.train.momentum(0.05, 0.9), true, 2);
+  assert.ok(bits.length > 0);
+  assert.equal(optimizerFusions(), before, 'momentum runs tfjs’s own update');
+  const model = plainCnn();
+  const xs = tf.randomNormal([4, 12, 12, 3], 0, 1, 'float32', 2);
+  const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3);
+  for (const opt of [tf.train.adam(1e-3), tf.train.sgd(0.1)]) {
+    const step = () => tf.tidy(() => { opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar); });
+    step(); // Adam makes its moment variables on the first step
+    const [tensors, buffers] = [tf.memory().numTensors, wasmDataBuffers()];
+    for (let i = 0; i < 3; i++) step();
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(wasmDataBuffers(), buffers);
+    opt.dispose();
+  }
+  model.dispose();
+  tf.dispose([xs, ys]);
+});
