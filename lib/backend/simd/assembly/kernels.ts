@@ -416,29 +416,50 @@ export function depthwiseConvRows(
 ): void {
   const px = <usize>c << 2;
   const last = px - 16;
+  const rowBytes = <usize>wd * px;
+  const tapRow = <usize>dh * rowBytes; // x bytes from tap row i to i + 1
+  const tapCol = <usize>dw * px; // from tap column j to j + 1
+  const wRow = <usize>fw * px; // filter bytes from tap row i to i + 1
   for (let r = lo; r < hi; r++) {
     const b = r / oh;
     const oy = r % oh;
+    // The taps inside x: rows [i0, i1) for this output row, columns [j0, j1) per output pixel (computed once,
+    // not tested per tap); the order of the additions is the one above.
+    let i0 = 0;
+    while (i0 < fh && oy * sh + i0 * dh - pt < 0) i0++;
+    let i1 = fh;
+    while (i1 > i0 && oy * sh + (i1 - 1) * dh - pt >= h) i1--;
+    const rows = i1 - i0;
+    const xRow = x + <usize>(b * h + oy * sh + i0 * dh - pt) * rowBytes; // row of tap i0, column 0
+    const wTop = w + <usize>i0 * wRow;
     for (let ox = 0; ox < ow; ox++) {
+      let j0 = 0;
+      while (j0 < fw && ox * sw + j0 * dw - pl < 0) j0++;
+      let j1 = fw;
+      while (j1 > j0 && ox * sw + (j1 - 1) * dw - pl >= wd) j1--;
       const op = out + (<usize>r * <usize>ow + <usize>ox) * px;
+      const xStart = xRow + <usize>(ox * sw + j0 * dw - pl) * px;
+      const wStart = wTop + <usize>j0 * px;
       for (let k: usize = 0; k < px; k += 64) {
         const kB = min(k + 16, last);
         const kC = min(k + 32, last);
         const kD = min(k + 48, last);
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        for (let j = 0; j < fw; j++) {
-          const xx = ox * sw + j * dw - pl;
-          if (xx < 0 || xx >= wd) continue;
-          for (let i = 0; i < fh; i++) {
-            const y = oy * sh + i * dh - pt;
-            if (y < 0 || y >= h) continue;
-            const xp = x + <usize>((b * h + y) * wd + xx) * px;
-            const wp = w + <usize>(i * fw + j) * px;
+        let xj = xStart;
+        let wj = wStart;
+        for (let j = j0; j < j1; j++) {
+          let xp = xj;
+          let wp = wj;
+          for (let i = 0; i < rows; i++) {
             a0 = f32x4.add(a0, f32x4.mul(v128.load(xp + k), v128.load(wp + k)));
             a1 = f32x4.add(a1, f32x4.mul(v128.load(xp + kB), v128.load(wp + kB)));
             a2 = f32x4.add(a2, f32x4.mul(v128.load(xp + kC), v128.load(wp + kC)));
             a3 = f32x4.add(a3, f32x4.mul(v128.load(xp + kD), v128.load(wp + kD)));
+            xp += tapRow;
+            wp += wRow;
           }
+          xj += tapCol;
+          wj += px;
         }
         v128.store(op + kD, a3);
         v128.store(op + kC, a2);
@@ -463,44 +484,87 @@ export function depthwiseInputGradRows(
   h: i32, wd: i32, c: i32, oh: i32, ow: i32,
   fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
 ): void {
-  const px = <usize>c << 2;
+  const px = c << 2;
   const last = px - 16;
+  const dyRowBytes = ow * px;
+  // The taps that reach a pixel, in either direction, form an arithmetic progression of tap indices (descending,
+  // step p = s / gcd(s, d)), found once per row and once per column instead of tested per tap.
+  const pi = sh / gcd(sh, dh);
+  const pj = sw / gcd(sw, dw);
+  const dyRowStep = ((pi * dh) / sh) * dyRowBytes; // dy bytes from one reaching tap row to the next
+  const wRowStep = -pi * fw * px; // filter bytes, tap row i to i − p
+  const dyColStep = ((pj * dw) / sw) * px;
+  const wColStep = -pj * px;
   for (let r = lo; r < hi; r++) {
     const b = r / h;
     const y = r % h;
+    const iS = firstTap(y + pt, fh, dh, sh, oh);
+    const ni = iS < 0 ? 0 : tapCount(y + pt, iS, pi, dh, sh, oh);
+    const dyRow = <i32>dy + (b * oh + (iS < 0 ? 0 : (y + pt - iS * dh) / sh)) * dyRowBytes;
+    const wRow = <i32>w + (iS < 0 ? 0 : iS) * fw * px;
     for (let x = 0; x < wd; x++) {
-      const op = dx + (<usize>r * <usize>wd + <usize>x) * px;
-      for (let k: usize = 0; k < px; k += 64) {
+      const op = dx + (<usize>r * <usize>wd + <usize>x) * <usize>px;
+      const jS = firstTap(x + pl, fw, dw, sw, ow);
+      const nj = jS < 0 || ni === 0 ? 0 : tapCount(x + pl, jS, pj, dw, sw, ow);
+      const dyStart = dyRow + (jS < 0 ? 0 : (x + pl - jS * dw) / sw) * px;
+      const wStart = wRow + (jS < 0 ? 0 : jS) * px;
+      for (let k = 0; k < px; k += 64) {
         const kB = min(k + 16, last);
         const kC = min(k + 32, last);
         const kD = min(k + 48, last);
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        for (let j = fw - 1; j >= 0; j--) {
-          const tx = x + pl - j * dw;
-          // Strides 1 and 2 without integer division (slow, and in the innermost loops); others with it.
-          if (tx < 0 || (sw === 2 ? (tx & 1) !== 0 : sw > 2 && tx % sw !== 0)) continue;
-          const ox = sw === 1 ? tx : sw === 2 ? tx >> 1 : tx / sw;
-          if (ox >= ow) continue;
-          for (let i = fh - 1; i >= 0; i--) {
-            const ty = y + pt - i * dh;
-            if (ty < 0 || (sh === 2 ? (ty & 1) !== 0 : sh > 2 && ty % sh !== 0)) continue;
-            const oy = sh === 1 ? ty : sh === 2 ? ty >> 1 : ty / sh;
-            if (oy >= oh) continue;
-            const dp = dy + <usize>((b * oh + oy) * ow + ox) * px;
-            const wp = w + <usize>(i * fw + j) * px;
-            a0 = f32x4.add(a0, f32x4.mul(v128.load(dp + k), v128.load(wp + k)));
-            a1 = f32x4.add(a1, f32x4.mul(v128.load(dp + kB), v128.load(wp + kB)));
-            a2 = f32x4.add(a2, f32x4.mul(v128.load(dp + kC), v128.load(wp + kC)));
-            a3 = f32x4.add(a3, f32x4.mul(v128.load(dp + kD), v128.load(wp + kD)));
+        let dj = dyStart;
+        let wj = wStart;
+        for (let jj = 0; jj < nj; jj++) {
+          let dp = dj;
+          let wp = wj;
+          for (let ii = 0; ii < ni; ii++) {
+            a0 = f32x4.add(a0, f32x4.mul(v128.load(<usize>(dp + k)), v128.load(<usize>(wp + k))));
+            a1 = f32x4.add(a1, f32x4.mul(v128.load(<usize>(dp + kB)), v128.load(<usize>(wp + kB))));
+            a2 = f32x4.add(a2, f32x4.mul(v128.load(<usize>(dp + kC)), v128.load(<usize>(wp + kC))));
+            a3 = f32x4.add(a3, f32x4.mul(v128.load(<usize>(dp + kD)), v128.load(<usize>(wp + kD))));
+            dp += dyRowStep;
+            wp += wRowStep;
           }
+          dj += dyColStep;
+          wj += wColStep;
         }
-        v128.store(op + kD, a3);
-        v128.store(op + kC, a2);
-        v128.store(op + kB, a1);
-        v128.store(op + k, a0);
+        v128.store(op + <usize>kD, a3);
+        v128.store(op + <usize>kC, a2);
+        v128.store(op + <usize>kB, a1);
+        v128.store(op + <usize>k, a0);
       }
     }
   }
+}
+
+function gcd(a: i32, b: i32): i32 {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/**
+ * The largest tap index t < f whose position q − t·d is a whole multiple of s inside [0, s·o) (the tap reaches a
+ * pixel at q = position + pad), or −1.
+ */
+function firstTap(q: i32, f: i32, d: i32, s: i32, o: i32): i32 {
+  for (let t = f - 1; t >= 0; t--) {
+    const u = q - t * d;
+    if (u < 0 || u % s !== 0) continue;
+    return u / s < o ? t : -1; // smaller taps only lie further along
+  }
+  return -1;
+}
+
+/** How many taps t = t0, t0 − p, … ≥ 0 reach a pixel at q (their positions q − t·d / s stay below o). */
+function tapCount(q: i32, t0: i32, p: i32, d: i32, s: i32, o: i32): i32 {
+  let n = 0;
+  for (let t = t0; t >= 0 && (q - t * d) / s < o; t -= p) n++;
+  return n;
 }
 
 /**
