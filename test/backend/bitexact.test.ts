@@ -150,6 +150,22 @@ test('Tile is an exact copy (−0 and NaN kept); Multiply by a scalar 1 equals t
   a.forEach((t, i) => assertSameBits(t, b[i], `Multiply ${i}`));
 });
 
+test("Multiply by a per-image channel vector (the squeeze-and-excitation gate) equals the backend's broadcasting product", () => {
+  for (const [n, h, w, c] of [[32, 8, 8, 96], [3, 5, 7, 4], [2, 1, 3, 12], [1, 2, 2, 256]]) {
+    tf.tidy(() => {
+      const x = tf.randomNormal([n, h, w, c], 0, 2, 'float32', c);
+      const g = tf.sigmoid(tf.randomNormal([n, 1, 1, c], 0, 3, 'float32', c + 1));
+      const special = tf.tensor4d([NaN, -0, Infinity, -Infinity], [1, 1, 1, 4]).tile([n, 1, 1, c / 4]);
+      const original = () => {
+        restoreWasmKernel('Multiply');
+        return () => registerWasmTrainingKernels();
+      };
+      const [a, b] = originalThenKit(original, () => [tf.mul(x, g), tf.mul(g, x), tf.mul(x, special)]);
+      a.forEach((t, i) => assertSameBits(t, b[i], `Multiply [${n},${h},${w},${c}] ${i}`));
+    });
+  }
+});
+
 test("the kit's gradients (Mean, Sigmoid, Square, Relu, FusedBatchNorm) equal tfjs's bit for bit; second-order gradients still work", () => {
   const x = tf.randomNormal([4, 5, 6, 8], 0.3, 1.5, 'float32', 1) as tf.Tensor4D;
   const gamma = tf.randomNormal([8], 1, 0.3, 'float32', 2);

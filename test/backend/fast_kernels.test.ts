@@ -157,7 +157,7 @@ test('Conv2DBackpropFilter: every formulation matches cpu on the reference CNN\'
     [[4, 8, 8, 32], 64, 1],
     [[3, 15, 17, 12], 8, 2],
   ];
-  for (const mode of ['auto', 'simd', 'conv', 'im2col', 'shifted'] as FilterGradMode[]) {
+  for (const mode of ['auto', 'simd', 'conv', 'im2col', 'shifted', 'strided'] as FilterGradMode[]) {
     const old = setConv2DFilterGradMode(mode);
     try {
       for (const [shape, co, s] of cases) {
@@ -302,4 +302,35 @@ test('small pointwise convolution gradients (co or ci % 4 ≠ 0): bit for bit th
     assert.ok(relError(fromCpu[2], dx) < TOL, `${what}: input gradient against cpu`);
     tf.dispose([x, dy, filter, dw, dx, dwRef, dxRef, ...fromCpu]);
   }
+});
+
+test("Conv2DBackpropFilter at strides > 1 on the kit's kernel: bit for bit the im2col GEMM, signed zeros included", () => {
+  const rng = new Rng(41);
+  // The MBConv stem, then random strided shapes; x ≈ 60 % exact zeros, so some sums are sums of ±0 only.
+  const cases: [number[], number, number, 'same' | 'valid', number][] = [[[32, 32, 32, 3], 3, 2, 'same', 16]];
+  for (let t = 0; t < quickOr(30, 12); t++) {
+    const shape = [1 + rng.int(6), 3 + rng.int(12), 3 + rng.int(12), 1 + rng.int(9)];
+    cases.push([shape, 1 + rng.int(Math.min(5, shape[1], shape[2])), 2 + rng.int(2), rng.bernoulli(0.5) ? 'same' : 'valid', 4 * (1 + rng.int(6))]);
+  }
+  cases.forEach(([shape, k, s, pad, co], t) => {
+    const what = `[${shape}] k${k} s${s} ${pad} → ${co}`;
+    tf.tidy(() => {
+      const x = tf.mul(tf.randomNormal(shape, 0, 1, 'float32', t + 1), tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', t + 3), 0.6), 'float32')) as tf.Tensor4D;
+      const info = tf.backend_util.computeConv2DInfo(shape as [number, number, number, number], [k, k, shape[3], co], s, 1, pad);
+      const dy = tf.randomNormal([shape[0], info.outHeight, info.outWidth, co], 0, 1, 'float32', t + 2);
+      const attrs = { strides: s, pad, dataFormat: 'NHWC', filterShape: [k, k, shape[3], co] };
+      const run = (mode: FilterGradMode) => {
+        const old = setConv2DFilterGradMode(mode);
+        try {
+          return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        } finally {
+          setConv2DFilterGradMode(old);
+        }
+      };
+      const [got, ref] = [run('auto'), run('im2col')];
+      assert.deepEqual(new Uint32Array(got.dataSync().buffer), new Uint32Array(ref.dataSync().buffer), what);
+      const [cpu] = onBoth('Conv2DBackpropFilter', { x, dy }, attrs);
+      assert.ok(relError(cpu, got) <= TOL, `${what}: against cpu`);
+    });
+  });
 });

@@ -12,9 +12,10 @@ type Geometry = [number, number, number, number, number, number, number, number,
  * Which formulation the kernel uses: 'auto' (by shape, see `pickMode`), or one forced (tests, benchmarks):
  * 'simd' (the kit's own wasm SIMD kernel where it applies, else as 'auto'), 'conv' (one XNNPACK forward conv),
  * 'im2col' (patches gathered run by run), 'shifted' (stride 1 only, else 'im2col': patches as whole shifted runs
- * of padded x, see `im2colFilterGrad`).
+ * of padded x, see `im2colFilterGrad`); 'strided' is what 'auto' picks at strides > 1 where the kit's strided
+ * kernel applies (`stridedFilterGrad`).
  */
-export type FilterGradMode = 'auto' | 'simd' | 'conv' | 'im2col' | 'shifted';
+export type FilterGradMode = 'auto' | 'simd' | 'conv' | 'im2col' | 'shifted' | 'strided';
 const mode = modeSwitch<FilterGradMode>('auto');
 
 /** Forces the filter-gradient formulation (tests and benchmarks); returns the previous mode. */
@@ -52,6 +53,8 @@ export const conv2DBackpropFilterConfig = wasmKernel<FilterGradInputs, tf.Conv2D
   if (small) return pointwiseFilterGrad(backend, small, x, dy, info);
   const chosen = mode.get() === 'auto' || mode.get() === 'simd' ? pickMode(info, backend) : mode.get();
   if (float && chosen === 'simd') return simdFilterGrad(backend, x, dy, info);
+  const stridedFits = info.outChannels % 4 === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 && simdKernels(backend) != null;
+  if (float && chosen === 'strided' && stridedFits) return stridedFilterGrad(backend, x, dy, info);
   if (float && chosen !== 'conv') return im2colFilterGrad(backend, x, dy, info, chosen === 'shifted');
   return convFilterGrad(backend, x, dy, info, pair(attrs.strides));
 });
@@ -60,12 +63,34 @@ export const conv2DBackpropFilterConfig = wasmKernel<FilterGradInputs, tf.Conv2D
  * Shape-based choice, measured inside training steps of the reference CNN (32 px, batch 32; per-call times
  * in isolation misled: there the gathered im2col won the 3-channel layer, in a step the shifted runs did):
  * stride 1 → shifted runs (3.7–4.1 / 5.0 / 4.3 ms per layer against 5.9–6.1 / 5.7 / 4.6 for the forward-
- * conv formulation); strided → gathered im2col (1.1–1.2× less CPU per isolated call than the conv).
+ * conv formulation); strided → gathered im2col (1.1–1.2× less CPU per isolated call than the conv). Where the
+ * kit's kernels apply (co % 4 = 0, dilation 1) they run instead: 'simd' at stride 1, 'strided' above it.
  */
 function pickMode(info: Conv2DInfo, backend: BackendWasm): FilterGradMode {
   const unit = info.strideHeight === 1 && info.strideWidth === 1;
-  if (unit && info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 4 === 0 && simdKernels(backend)) return 'simd';
+  const dilated = info.dilationHeight !== 1 || info.dilationWidth !== 1;
+  const simd = !dilated && info.outChannels % 4 === 0 && simdKernels(backend) != null;
+  if (unit && simd) return 'simd';
+  if (!unit && simd) return 'strided';
   return unit ? 'shifted' : 'im2col';
+}
+
+/**
+ * Strides > 1 on the kit's `conv2dFilterGradStrided`: each element summed over all n·oh·ow output pixels in order,
+ * the padding's zero products included — the order of the im2col matrix times dy on XNNPACK's GEMM (the formulation
+ * it replaces, whose results it reproduces bit for bit), from x and dy where they lie: no patch matrix. The MBConv
+ * stem (3 channels, 32 px, stride 2): ≈ 1 ms → ≈ 0.3 ms per step. Split by taps on the kit's threads.
+ */
+function stridedFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const simd = simdKernels(backend);
+  if (simd == null) throw new Error('Conv2DBackpropFilter (wasm): the SIMD kernels are not loaded');
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const out = backend.makeOutput([fh, fw, ci, co], 'float32');
+  simd.split('conv2dFilterGradStrided', fh * fw, n * oh * ow * ci * co, [
+    heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n, h, w, ci, oh, ow, co, fw, sh, sw, info.padInfo.top, info.padInfo.left,
+  ]);
+  return out;
 }
 
 /**

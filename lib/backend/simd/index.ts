@@ -25,6 +25,11 @@ export interface SimdKernels {
     h: number, w: number, ci: number, oh: number, ow: number, co: number,
     fh: number, fw: number, pt: number, pl: number,
   ): void;
+  conv2dFilterGradStrided(
+    lo: number, hi: number, x: number, dy: number, out: number,
+    n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
+    fw: number, sh: number, sw: number, pt: number, pl: number,
+  ): void;
   conv2dTransposeRows(
     lo: number, hi: number, dyp: number, wt: number, out: number, h: number, w: number, ci: number, oh: number, owp: number, co: number,
     fh: number, fw: number, sh: number, sw: number, pt: number, pl: number, padL: number,
@@ -63,6 +68,7 @@ export interface SimdKernels {
     lo: number, hi: number, value: number, m: number, v: number, g: number, outValue: number, outM: number, outV: number, size: number,
     b1: number, ob1: number, b2: number, ob2: number, omb1: number, omb2: number, eps: number, nlr: number,
   ): void;
+  channelScaleRows(lo: number, hi: number, x: number, s: number, out: number, pixels: number, c: number): void;
   sgdUpdate(lo: number, hi: number, value: number, g: number, out: number, size: number, c: number): void;
   pointwiseFilterGrad(x: number, dy: number, out: number, pixels: number, ci: number, co: number): void;
   pointwiseInputGrad(dy: number, w: number, wt: number, dx: number, pixels: number, ci: number, co: number): void;

@@ -16,6 +16,7 @@ export const SPLIT_KERNELS = [
   'conv2dRows',
   'conv2dTransposeRows',
   'conv2dFilterGradImages',
+  'conv2dFilterGradStrided',
   'sumImages',
   'maxPoolGrad2x2Rows',
   'depthwiseFilterGradChannels',
@@ -31,6 +32,7 @@ export const SPLIT_KERNELS = [
   'batchNormFinishDx',
   'swishGrad',
   'adamUpdate',
+  'channelScaleRows',
   'sgdUpdate',
 ] as const;
 /** One of SPLIT_KERNELS. */

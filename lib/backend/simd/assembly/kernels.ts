@@ -34,9 +34,13 @@ export function conv2dFilterGradImages(
   const xPix = <usize>ci << 2; // bytes per pixel of x
   const dyPix = <usize>co << 2; // bytes per pixel of dy
   const size = <usize>(fh * fw * ci * co) << 2; // bytes of one P_b
+  // A 1×1 unpadded filter (every tile meets every pixel), one block per image and one thread: each tile's P_b is
+  // summed in registers and added straight into out (out + P_b, as the pass at the end adds it) — no scratch to
+  // clear, store, reload and add.
+  const direct = slot === 0 && block >= oh && fh === 1 && fw === 1 && pt === 0 && pl === 0;
   for (let b = lo; b < hi; b++) {
     const p = slot > 0 ? out + <usize>b * slot : acc;
-    memory.fill(p, 0, size);
+    if (!direct) memory.fill(p, 0, size);
     for (let yb = 0; yb < oh; yb += block) {
       const ye = min(oh, yb + block);
       for (let i = 0; i < fh; i++) {
@@ -59,10 +63,11 @@ export function conv2dFilterGradImages(
             for (let o0 = 0; o0 < co; o0 += 8) {
               const oA = <usize>o0 << 2;
               const oB = <usize>min(o0 + 4, co - 4) << 2;
-              let a0 = v128.load(r0 + oA), b0 = v128.load(r0 + oB);
-              let a1 = v128.load(r1 + oA), b1 = v128.load(r1 + oB);
-              let a2 = v128.load(r2 + oA), b2 = v128.load(r2 + oB);
-              let a3 = v128.load(r3 + oA), b3 = v128.load(r3 + oB);
+              const zero = f32x4.splat(0);
+              let a0 = direct ? zero : v128.load(r0 + oA), b0 = direct ? zero : v128.load(r0 + oB);
+              let a1 = direct ? zero : v128.load(r1 + oA), b1 = direct ? zero : v128.load(r1 + oB);
+              let a2 = direct ? zero : v128.load(r2 + oA), b2 = direct ? zero : v128.load(r2 + oB);
+              let a3 = direct ? zero : v128.load(r3 + oA), b3 = direct ? zero : v128.load(r3 + oB);
               for (let y = y0; y < y1; y++) {
                 let xp = x + (((<usize>(b * h + y + i - pt) * <usize>w) + <usize>(x0 + j - pl)) * xPix);
                 let dp = dy + (((<usize>(b * oh + y) * <usize>ow) + <usize>x0) * dyPix);
@@ -85,20 +90,37 @@ export function conv2dFilterGradImages(
                   dp += dyPix;
                 }
               }
-              // Repeated rows and columns hold equal sums, so the order of these stores does not matter.
-              v128.store(r3 + oB, b3); v128.store(r3 + oA, a3);
-              v128.store(r2 + oB, b2); v128.store(r2 + oA, a2);
-              v128.store(r1 + oB, b1); v128.store(r1 + oA, a1);
-              v128.store(r0 + oB, b0); v128.store(r0 + oA, a0);
+              if (direct) {
+                // out + P_b per element. Repeated rows and columns add equal sums to equal values, so each repeated
+                // element must be added once: the distinct rows (c1..c3 may repeat c0..) and columns (oB may be oA).
+                const q0 = out + (r0 - p), q1 = out + (r1 - p), q2 = out + (r2 - p), q3 = out + (r3 - p);
+                addTile(q0, oA, oB, a0, b0);
+                if (r1 !== r0) addTile(q1, oA, oB, a1, b1);
+                if (r2 !== r1) addTile(q2, oA, oB, a2, b2);
+                if (r3 !== r2) addTile(q3, oA, oB, a3, b3);
+              } else {
+                // Repeated rows and columns hold equal sums, so the order of these stores does not matter.
+                v128.store(r3 + oB, b3); v128.store(r3 + oA, a3);
+                v128.store(r2 + oB, b2); v128.store(r2 + oA, a2);
+                v128.store(r1 + oB, b1); v128.store(r1 + oA, a1);
+                v128.store(r0 + oB, b0); v128.store(r0 + oA, a0);
+              }
             }
           }
         }
       }
     }
-    if (slot === 0) {
+    if (slot === 0 && !direct) {
       for (let e: usize = 0; e < size; e += 16) v128.store(out + e, f32x4.add(v128.load(out + e), v128.load(acc + e)));
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline
+function addTile(row: usize, oA: usize, oB: usize, a: v128, b: v128): void {
+  v128.store(row + oA, f32x4.add(v128.load(row + oA), a));
+  if (oB !== oA) v128.store(row + oB, f32x4.add(v128.load(row + oB), b));
 }
 
 /**
@@ -1043,5 +1065,111 @@ export function sgdUpdate(lo: i32, hi: i32, value: usize, g: usize, out: usize, 
   for (; e < end; e++) {
     const p = <usize>e << 2;
     store<f32>(out + p, c * load<f32>(g + p) + load<f32>(value + p));
+  }
+}
+
+/**
+ * Conv2DBackpropFilter at any stride (dilation 1, NHWC, float32, co % 4 = 0) for the taps t = i·fw + j in [lo, hi):
+ *   out[i, j, c, o] = Σ_{b, oy, ox} x̃[b, oy·sh + i − pt, ox·sw + j − pl, c] · dy[b, oy, ox, o]
+ * summed over all n·oh·ow output pixels in order from +0, x̃ being x inside it and 0 in the padding — the padding's
+ * zero products are added too (they can turn a sum of −0 into +0) — every product and sum rounded to float32: the
+ * order of the im2col matrix times dy on XNNPACK's GEMM that it replaces, bit for bit. Register tile: 4 input
+ * channels × 8 output channels of one tap (edge tiles repeat the last channel or the last 4 outputs).
+ */
+export function conv2dFilterGradStrided(
+  lo: i32, hi: i32,
+  x: usize, dy: usize, out: usize,
+  n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32,
+  fw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+): void {
+  const xPix = <usize>ci << 2;
+  const dyPix = <usize>co << 2;
+  const zero = f32x4.splat(0);
+  for (let t = lo; t < hi; t++) {
+    const i = t / fw;
+    const j = t % fw;
+    // Output columns whose tap column lies inside x: [xa, xb).
+    let xa = 0;
+    while (xa < ow && xa * sw + j - pl < 0) xa++;
+    let xb = ow;
+    while (xb > xa && (xb - 1) * sw + j - pl >= w) xb--;
+    for (let c0 = 0; c0 < ci; c0 += 4) {
+      const c1 = <usize>min(c0 + 1, ci - 1) << 2;
+      const c2 = <usize>min(c0 + 2, ci - 1) << 2;
+      const c3 = <usize>min(c0 + 3, ci - 1) << 2;
+      const cA = <usize>c0 << 2;
+      for (let o0 = 0; o0 < co; o0 += 8) {
+        const oA = <usize>o0 << 2;
+        const oB = <usize>min(o0 + 4, co - 4) << 2;
+        let a0 = zero, b0 = zero, a1 = zero, b1 = zero, a2 = zero, b2 = zero, a3 = zero, b3 = zero;
+        let dp = dy;
+        for (let b = 0; b < n; b++) {
+          for (let oy = 0; oy < oh; oy++) {
+            const y = oy * sh + i - pt;
+            const inside = y >= 0 && y < h;
+            const lo2x = inside ? xa : ow; // all columns are padding on a row outside x
+            const hi2x = inside ? xb : ow;
+            let ox = 0;
+            for (; ox < lo2x; ox++) {
+              const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
+              const z0 = f32x4.mul(zero, dA), z1 = f32x4.mul(zero, dB);
+              a0 = f32x4.add(a0, z0); b0 = f32x4.add(b0, z1);
+              a1 = f32x4.add(a1, z0); b1 = f32x4.add(b1, z1);
+              a2 = f32x4.add(a2, z0); b2 = f32x4.add(b2, z1);
+              a3 = f32x4.add(a3, z0); b3 = f32x4.add(b3, z1);
+              dp += dyPix;
+            }
+            let xp = x + ((<usize>(b * h + y) * <usize>w + <usize>(ox * sw + j - pl)) * xPix);
+            const step = <usize>sw * xPix;
+            for (; ox < hi2x; ox++) {
+              const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
+              const s0 = v128.load32_splat(xp + cA);
+              const s1 = v128.load32_splat(xp + c1);
+              const s2 = v128.load32_splat(xp + c2);
+              const s3 = v128.load32_splat(xp + c3);
+              a0 = f32x4.add(a0, f32x4.mul(s0, dA)); b0 = f32x4.add(b0, f32x4.mul(s0, dB));
+              a1 = f32x4.add(a1, f32x4.mul(s1, dA)); b1 = f32x4.add(b1, f32x4.mul(s1, dB));
+              a2 = f32x4.add(a2, f32x4.mul(s2, dA)); b2 = f32x4.add(b2, f32x4.mul(s2, dB));
+              a3 = f32x4.add(a3, f32x4.mul(s3, dA)); b3 = f32x4.add(b3, f32x4.mul(s3, dB));
+              xp += step;
+              dp += dyPix;
+            }
+            for (; ox < ow; ox++) {
+              const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
+              const z0 = f32x4.mul(zero, dA), z1 = f32x4.mul(zero, dB);
+              a0 = f32x4.add(a0, z0); b0 = f32x4.add(b0, z1);
+              a1 = f32x4.add(a1, z0); b1 = f32x4.add(b1, z1);
+              a2 = f32x4.add(a2, z0); b2 = f32x4.add(b2, z1);
+              a3 = f32x4.add(a3, z0); b3 = f32x4.add(b3, z1);
+              dp += dyPix;
+            }
+          }
+        }
+        const row = <usize>t * xPix * <usize>co; // bytes to tap t's rows of out
+        const base = out + row;
+        // Repeated rows and columns hold equal sums, so the order of these stores does not matter.
+        v128.store(base + c3 * <usize>co + oB, b3); v128.store(base + c3 * <usize>co + oA, a3);
+        v128.store(base + c2 * <usize>co + oB, b2); v128.store(base + c2 * <usize>co + oA, a2);
+        v128.store(base + c1 * <usize>co + oB, b1); v128.store(base + c1 * <usize>co + oA, a1);
+        v128.store(base + cA * <usize>co + oB, b0); v128.store(base + cA * <usize>co + oA, a0);
+      }
+    }
+  }
+}
+
+/**
+ * out[b, p, k] = x[b, p, k] · s[b, k] for the images b in [lo, hi) of x viewed as [n, pixels, c] (c % 4 = 0) and
+ * s as [n, c]: a Multiply broadcasting a per-image channel vector (the squeeze-and-excitation gate, forward and in
+ * its gradient), one float32 product per element as the backend's broadcasting kernel computes it.
+ */
+export function channelScaleRows(lo: i32, hi: i32, x: usize, s: usize, out: usize, pixels: i32, c: i32): void {
+  const px = <usize>c << 2;
+  for (let b = lo; b < hi; b++) {
+    const sv = s + <usize>b * px;
+    const base = <usize>b * <usize>pixels * px;
+    for (let p = 0; p < pixels; p++) {
+      const at = base + <usize>p * px;
+      for (let k: usize = 0; k < px; k += 16) v128.store(out + at + k, f32x4.mul(v128.load(x + at + k), v128.load(sv + k)));
+    }
   }
 }
