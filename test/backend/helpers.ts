@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
 import type { Rng } from '../../lib/random';
 
 /** Largest absolute difference over largest absolute reference value (0 when both are zero). */
@@ -50,4 +51,15 @@ export function randomDepthwiseCase(rng: Rng, groups: number, extra: number) {
 export function trainingBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   return tf.batchNorm(x, mean, variance, beta, gamma, 1e-3);
+}
+
+/** The raw bits of float32 tensors (weights, predictions, optimizer state), copied out. */
+export function rawBits(tensors: tf.Tensor[]): Uint32Array[] {
+  return tensors.map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+}
+
+/** Asserts two lists of raw bits (see rawBits) are the same, naming the first tensor that differs. */
+export function assertSameBitLists(a: Uint32Array[], b: Uint32Array[], what: string): void {
+  assert.equal(a.length, b.length, `${what}: as many tensors`);
+  a.forEach((w, i) => assert.deepEqual(b[i], w, `${what}: tensor ${i} differs`));
 }

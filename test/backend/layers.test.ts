@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, wasmDataBuffers } from '../../lib/backend';
 import { layerFusions, setLayerFusion } from '../../lib/backend/layers';
+import { assertSameBitLists, rawBits } from './helpers';
 import { buildEfficientNet } from '../../lib/models';
 
 before(async () => {
@@ -40,7 +41,7 @@ async function trainBits(build: () => tf.LayersModel, fused: boolean, steps: num
         opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar);
       });
     }
-    const out = [...model.getWeights(), model.predict(xs) as tf.Tensor].map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    const out = rawBits([...model.getWeights(), model.predict(xs) as tf.Tensor]);
     model.dispose();
     opt.dispose();
     tf.dispose([xs, ys]);
@@ -50,10 +51,6 @@ async function trainBits(build: () => tf.LayersModel, fused: boolean, steps: num
   }
 }
 
-function assertSameBits(a: Uint32Array[], b: Uint32Array[], what: string): void {
-  assert.equal(a.length, b.length);
-  a.forEach((w, i) => assert.deepEqual(b[i], w, `${what}: weight ${i} differs`));
-}
 
 test("a net of conv, batch norm, swish and a residual add trains to tfjs's own bits with the fusions on", async () => {
   const plain = await trainBits(smallNet, false, 3, [8, 8, 4]);
@@ -61,12 +58,12 @@ test("a net of conv, batch norm, swish and a residual add trains to tfjs's own b
   const fused = await trainBits(smallNet, true, 3, [8, 8, 4]);
   // 3 steps × (the first batch norm and the swish; the second batch norm's input also feeds the add)
   assert.equal(layerFusions() - before, 6, 'the fused path ran where it applies, and only there');
-  assertSameBits(plain, fused, 'small net');
+  assertSameBitLists(plain, fused, 'small net');
 });
 
 test("the EfficientNet-style source architecture (MBConv, squeeze-excitation) trains to tfjs's own bits", async () => {
   const build = () => buildEfficientNet({ phi: 0, numClasses: 3, seed: 7, inputShape: [16, 16, 3] });
-  assertSameBits(await trainBits(build, false, 2, [16, 16, 3]), await trainBits(build, true, 2, [16, 16, 3]), 'MBConv net');
+  assertSameBitLists(await trainBits(build, false, 2, [16, 16, 3]), await trainBits(build, true, 2, [16, 16, 3]), 'MBConv net');
 });
 
 test('the fused layers leave nothing behind: tensors and wasm buffers stay flat over training steps', async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, wasmDataBuffers } from '../../lib/backend';
 import { setUnfusedConv, unfusedConvCalls } from '../../lib/backend/ops';
+import { assertSameBitLists, rawBits } from './helpers';
 import { buildEfficientNet } from '../../lib/models';
 
 before(async () => {
@@ -34,7 +35,7 @@ async function train(build: () => tf.LayersModel, on: boolean, steps: number, sh
     const opt = tf.train.adam(1e-2);
     const step = () => tf.tidy(() => { opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar); });
     for (let i = 0; i < steps; i++) step();
-    const bits = [...model.getWeights(), model.predict(xs) as tf.Tensor].map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    const bits = rawBits([...model.getWeights(), model.predict(xs) as tf.Tensor]);
     const kernels = new Map<string, number>();
     for (const k of (await tf.profile(() => { step(); })).kernels) kernels.set(k.name, (kernels.get(k.name) ?? 0) + 1);
     model.dispose();
@@ -46,10 +47,6 @@ async function train(build: () => tf.LayersModel, on: boolean, steps: number, sh
   }
 }
 
-function assertSameBits(a: Uint32Array[], b: Uint32Array[], what: string): void {
-  assert.equal(a.length, b.length);
-  a.forEach((w, i) => assert.deepEqual(b[i], w, `${what}: weight ${i} differs`));
-}
 
 test('convolutions without bias train to the fused op’s bits, and the first one computes no input gradient', async () => {
   const fused = await train(net, false, 3, [9, 9, 3]);
@@ -57,7 +54,7 @@ test('convolutions without bias train to the fused op’s bits, and the first on
   const plain = await train(net, true, 3, [9, 9, 3]);
   // 4 steps (3 + the profiled one) × the two bias-free convs; the relu conv (with bias) stays tfjs's fused op.
   assert.equal(unfusedConvCalls() - before, 8);
-  assertSameBits(fused.bits, plain.bits, 'conv net');
+  assertSameBitLists(fused.bits, plain.bits, 'conv net');
   // The relu conv runs unfused under the tape in tfjs (its input gradient is needed and computed either way).
   assert.equal(fused.kernels.get('Conv2DBackpropInput'), 3, 'the fused op computes the images’ gradient too');
   assert.equal(plain.kernels.get('Conv2DBackpropInput'), 2, 'tf.conv2d leaves it out (the later convs’ stay)');
@@ -67,7 +64,7 @@ test('the EfficientNet-style source architecture trains to the same bits with th
   const build = () => buildEfficientNet({ phi: 0, numClasses: 3, seed: 7, inputShape: [16, 16, 3] });
   const off = await train(build, false, 2, [16, 16, 3]);
   const on = await train(build, true, 2, [16, 16, 3]);
-  assertSameBits(off.bits, on.bits, 'MBConv net');
+  assertSameBitLists(off.bits, on.bits, 'MBConv net');
   assert.equal((off.kernels.get('Conv2DBackpropInput') ?? 0) - (on.kernels.get('Conv2DBackpropInput') ?? 0), 1, 'only the stem’s input gradient goes');
 });
 

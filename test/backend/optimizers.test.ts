@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, wasmDataBuffers } from '../../lib/backend';
 import { optimizerFusions, setOptimizerFusion } from '../../lib/backend/optimizers';
+import { assertSameBitLists, rawBits } from './helpers';
 import { buildEfficientNet, buildPlainCnn } from '../../lib/models';
 
 before(async () => {
@@ -34,7 +35,7 @@ async function trainBits(build: () => tf.LayersModel, make: Make, fused: boolean
       });
     }
     const state = (await opt.getWeights()).map((nt) => nt.tensor);
-    const out = [...model.getWeights(), model.predict(xs) as tf.Tensor, ...state].map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    const out = rawBits([...model.getWeights(), model.predict(xs) as tf.Tensor, ...state]);
     model.dispose();
     opt.dispose();
     tf.dispose([xs, ys]);
@@ -44,10 +45,6 @@ async function trainBits(build: () => tf.LayersModel, make: Make, fused: boolean
   }
 }
 
-function assertSameBits(a: Uint32Array[], b: Uint32Array[], what: string): void {
-  assert.equal(a.length, b.length, `${what}: as many weights and optimizer weights`);
-  a.forEach((w, i) => assert.deepEqual(b[i], w, `${what}: tensor ${i} differs`));
-}
 
 const plainCnn = () => buildPlainCnn({ inputShape: [12, 12, 3], numClasses: 3, seed: 3 });
 const effnet = () => buildEfficientNet({ phi: 0, numClasses: 3, seed: 5, inputShape: [16, 16, 3] });
@@ -62,7 +59,7 @@ for (const [name, make] of optimizers) {
     const before = optimizerFusions();
     for (const [what, build] of [['plain CNN', plainCnn], ['MBConv net', effnet]] as const) {
       const reference = await trainBits(build, make, false, 4);
-      assertSameBits(reference, await trainBits(build, make, true, 4), `${name}, ${what}`);
+      assertSameBitLists(reference, await trainBits(build, make, true, 4), `${name}, ${what}`);
     }
     assert.ok(optimizerFusions() > before, 'the fused updates ran');
   });

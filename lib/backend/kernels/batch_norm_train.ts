@@ -25,6 +25,12 @@ function kernelsOf(name: string, backend: BackendWasm): SimdKernels {
   return simd;
 }
 
+/** Channels (the last axis) of x and the rows they repeat over. */
+function channelsOf(x: Info): { c: number; rows: number } {
+  const c = x.shape[x.shape.length - 1];
+  return { c, rows: tf.util.sizeFromShape(x.shape) / c };
+}
+
 /** Frees `scratch` after `body`, and `outputs` too if it throws. */
 function guarded<T>(backend: BackendWasm, outputs: Info[], scratch: Info[], body: () => T): T {
   try {
@@ -39,8 +45,7 @@ function guarded<T>(backend: BackendWasm, outputs: Info[], scratch: Info[], body
 
 /** Per-channel sum of kind 0 (x), 1 ((x − mean)²) or 2 (k·((x − mean)·2)) over the rows of x, times `scale`, into `out`. */
 function channelSum(backend: BackendWasm, simd: SimdKernels, x: Info, mean: Info, k: Info, out: Info, kind: 0 | 1 | 2, scale: number): void {
-  const c = x.shape[x.shape.length - 1];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const { c, rows } = channelsOf(x);
   const acc = alignedSums(backend, c);
   try {
     const at = (t: Info) => heapOffset(backend, t);
@@ -60,8 +65,7 @@ function channelSum(backend: BackendWasm, simd: SimdKernels, x: Info, mean: Info
 export const kitBatchNormTrainConfig = wasmKernel<Record<string, Info>, { epsilon: number; momentum: number }>(KIT_BATCH_NORM_TRAIN, (call) => {
   const { inputs: { x, scale, offset, movingMean, movingVariance }, attrs: { epsilon, momentum }, backend } = call;
   const simd = kernelsOf(KIT_BATCH_NORM_TRAIN, backend);
-  const c = x.shape[x.shape.length - 1];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const { c, rows } = channelsOf(x);
   const normed = backend.makeOutput(x.shape, 'float32');
   const mean = backend.makeOutput([c], 'float32');
   const variance = backend.makeOutput([c], 'float32');
@@ -98,8 +102,7 @@ export const kitBatchNormTrainConfig = wasmKernel<Record<string, Info>, { epsilo
 export const kitBatchNormBackwardConfig = wasmKernel<Record<string, Info>, { epsilon: number }>(KIT_BATCH_NORM_BACKWARD, (call) => {
   const { inputs: { x, dy, mean, variance, scale }, attrs: { epsilon }, backend } = call;
   const simd = kernelsOf(KIT_BATCH_NORM_BACKWARD, backend);
-  const c = x.shape[x.shape.length - 1];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const { c, rows } = channelsOf(x);
   const dx = backend.makeOutput(x.shape, 'float32');
   const dScale = backend.makeOutput([c], 'float32');
   const dOffset = backend.makeOutput([c], 'float32');

@@ -1109,39 +1109,37 @@ export function conv2dFilterGradStrided(
             const inside = y >= 0 && y < h;
             const lo2x = inside ? xa : ow; // all columns are padding on a row outside x
             const hi2x = inside ? xb : ow;
-            let ox = 0;
-            for (; ox < lo2x; ox++) {
-              const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
-              const z0 = f32x4.mul(zero, dA), z1 = f32x4.mul(zero, dB);
-              a0 = f32x4.add(a0, z0); b0 = f32x4.add(b0, z1);
-              a1 = f32x4.add(a1, z0); b1 = f32x4.add(b1, z1);
-              a2 = f32x4.add(a2, z0); b2 = f32x4.add(b2, z1);
-              a3 = f32x4.add(a3, z0); b3 = f32x4.add(b3, z1);
-              dp += dyPix;
-            }
-            let xp = x + ((<usize>(b * h + y) * <usize>w + <usize>(ox * sw + j - pl)) * xPix);
             const step = <usize>sw * xPix;
-            for (; ox < hi2x; ox++) {
-              const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
-              const s0 = v128.load32_splat(xp + cA);
-              const s1 = v128.load32_splat(xp + c1);
-              const s2 = v128.load32_splat(xp + c2);
-              const s3 = v128.load32_splat(xp + c3);
-              a0 = f32x4.add(a0, f32x4.mul(s0, dA)); b0 = f32x4.add(b0, f32x4.mul(s0, dB));
-              a1 = f32x4.add(a1, f32x4.mul(s1, dA)); b1 = f32x4.add(b1, f32x4.mul(s1, dB));
-              a2 = f32x4.add(a2, f32x4.mul(s2, dA)); b2 = f32x4.add(b2, f32x4.mul(s2, dB));
-              a3 = f32x4.add(a3, f32x4.mul(s3, dA)); b3 = f32x4.add(b3, f32x4.mul(s3, dB));
-              xp += step;
-              dp += dyPix;
-            }
-            for (; ox < ow; ox++) {
-              const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
-              const z0 = f32x4.mul(zero, dA), z1 = f32x4.mul(zero, dB);
-              a0 = f32x4.add(a0, z0); b0 = f32x4.add(b0, z1);
-              a1 = f32x4.add(a1, z0); b1 = f32x4.add(b1, z1);
-              a2 = f32x4.add(a2, z0); b2 = f32x4.add(b2, z1);
-              a3 = f32x4.add(a3, z0); b3 = f32x4.add(b3, z1);
-              dp += dyPix;
+            // Three runs of columns: padding, inside x, padding (a branch per run, not per pixel).
+            let ox = 0;
+            for (let run = 0; run < 3; run++) {
+              const end = run === 0 ? lo2x : run === 1 ? hi2x : ow;
+              if (run === 1) {
+                let xp = x + ((<usize>(b * h + y) * <usize>w + <usize>(ox * sw + j - pl)) * xPix);
+                for (; ox < end; ox++) {
+                  const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
+                  const s0 = v128.load32_splat(xp + cA);
+                  const s1 = v128.load32_splat(xp + c1);
+                  const s2 = v128.load32_splat(xp + c2);
+                  const s3 = v128.load32_splat(xp + c3);
+                  a0 = f32x4.add(a0, f32x4.mul(s0, dA)); b0 = f32x4.add(b0, f32x4.mul(s0, dB));
+                  a1 = f32x4.add(a1, f32x4.mul(s1, dA)); b1 = f32x4.add(b1, f32x4.mul(s1, dB));
+                  a2 = f32x4.add(a2, f32x4.mul(s2, dA)); b2 = f32x4.add(b2, f32x4.mul(s2, dB));
+                  a3 = f32x4.add(a3, f32x4.mul(s3, dA)); b3 = f32x4.add(b3, f32x4.mul(s3, dB));
+                  xp += step;
+                  dp += dyPix;
+                }
+                continue;
+              }
+              for (; ox < end; ox++) {
+                const dA = v128.load(dp + oA), dB = v128.load(dp + oB);
+                const z0 = f32x4.mul(zero, dA), z1 = f32x4.mul(zero, dB);
+                a0 = f32x4.add(a0, z0); b0 = f32x4.add(b0, z1);
+                a1 = f32x4.add(a1, z0); b1 = f32x4.add(b1, z1);
+                a2 = f32x4.add(a2, z0); b2 = f32x4.add(b2, z1);
+                a3 = f32x4.add(a3, z0); b3 = f32x4.add(b3, z1);
+                dp += dyPix;
+              }
             }
           }
         }
