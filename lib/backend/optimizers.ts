@@ -32,7 +32,7 @@ export function setOptimizerFusion(on: boolean): boolean {
 
 type Gradients = tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[];
 
-/** The names and gradients of `grads` in tfjs's order, or null when some variable or gradient is not float32. */
+/** The names and gradients of `grads` in tfjs's order, or null when some variable or gradient is not float32 (or a gradient's shape is not its variable's). */
 function fusableGradients(grads: Gradients): { names: string[]; gradient: (i: number) => tf.Tensor | undefined } | null {
   if (!enabled || tf.getBackend() !== 'wasm' || simdKernels(tf.backend() as BackendWasm) == null) return null;
   const names = Array.isArray(grads) ? grads.map((v) => v.name) : Object.keys(grads);
@@ -40,7 +40,10 @@ function fusableGradients(grads: Gradients): { names: string[]; gradient: (i: nu
   const variables = tf.engine().registeredVariables;
   for (let i = 0; i < names.length; i++) {
     const g = gradient(i);
-    if (variables[names[i]]?.dtype !== 'float32' || (g != null && g.dtype !== 'float32')) return null;
+    const v = variables[names[i]];
+    if (v?.dtype !== 'float32') return null;
+    // A gradient of another dtype or shape: tfjs's own code (and its error message) handles it.
+    if (g != null && (g.dtype !== 'float32' || !tf.util.arraysEqual(g.shape, v.shape))) return null;
   }
   return { names, gradient };
 }

@@ -85,3 +85,14 @@ test('momentum (not fused) still trains; the fused updates free everything they 
   model.dispose();
   tf.dispose([xs, ys]);
 });
+
+test('a gradient of the wrong shape gets tfjs’s own error, not a silent update', () => {
+  const v = tf.variable(tf.ones([4]));
+  for (const opt of [tf.train.adam(1e-3), tf.train.sgd(0.1)]) {
+    const before = optimizerFusions();
+    assert.throws(() => opt.applyGradients([{ name: v.name, tensor: tf.ones([2]) }]));
+    assert.equal(optimizerFusions(), before);
+    opt.dispose();
+  }
+  v.dispose();
+});
