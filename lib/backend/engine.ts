@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { modeSwitch } from './kernels/compose';
 
 /**
  * A cheaper `Engine.clone` on wasm. tfjs's engine clones every tensor it saves for a gradient: one Identity kernel
@@ -17,14 +18,10 @@ interface EngineLike {
   kitClone?: boolean;
 }
 
-let enabled = true;
+const fastClone = modeSwitch<boolean>(true);
 
 /** Turns the cheaper clone on or off (tests compare both); returns the previous setting. */
-export function setFastClone(on: boolean): boolean {
-  const old = enabled;
-  enabled = on;
-  return old;
-}
+export const setFastClone = fastClone.set;
 
 /** Installs the cheaper clone on tfjs's engine; idempotent. */
 export function patchEngineClone(): void {
@@ -33,7 +30,7 @@ export function patchEngineClone(): void {
   engine.kitClone = true;
   const original = engine.clone.bind(engine);
   engine.clone = function (this: EngineLike, x: tf.Tensor): tf.Tensor {
-    if (!enabled || this.state.gradientDepth !== 1 || this.backendName !== 'wasm' || x.dtype === 'string' || x.dtype === 'complex64') return original(x);
+    if (!fastClone.get() || this.state.gradientDepth !== 1 || this.backendName !== 'wasm' || x.dtype === 'string' || x.dtype === 'complex64') return original(x);
     const backend = this.backend;
     backend.incRef(x.dataId);
     return this.makeTensorFromTensorInfo({ dataId: x.dataId, shape: [...x.shape], dtype: x.dtype }, backend);

@@ -3,6 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd';
 import { KIT_SWISH_GRAD } from './kernels/fused_grads';
 import { KIT_BATCH_NORM_BACKWARD, KIT_BATCH_NORM_TRAIN } from './kernels/batch_norm_train';
+import { modeSwitch } from './kernels/compose';
 
 /**
  * Training-mode fusions of two tfjs-layers layers on wasm, patched onto their classes when the library loads:
@@ -26,7 +27,7 @@ type LayerLike = tf.layers.Layer & {
 };
 type Call = (this: LayerLike, inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict) => tf.Tensor | tf.Tensor[];
 
-let enabled = true;
+const fusion = modeSwitch<boolean>(true);
 let fusedCalls = 0;
 
 /** How many layer calls ran fused so far (tests check the fused path ran). */
@@ -35,16 +36,12 @@ export function layerFusions(): number {
 }
 
 /** Turns the layer fusions on or off (tests compare both); returns the previous setting. */
-export function setLayerFusion(on: boolean): boolean {
-  const old = enabled;
-  enabled = on;
-  return old;
-}
+export const setLayerFusion = fusion.set;
 
 /** Whether this call of `layer` on `x` may run fused (see above). */
 function fusable(layer: LayerLike, inputs: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor | null {
   const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
-  if (!enabled || !training || x == null || x.dtype !== 'float32' || x.rank !== 4 || x.shape[3]! % 4 !== 0 || tf.getBackend() !== 'wasm') return null;
+  if (!fusion.get() || !training || x == null || x.dtype !== 'float32' || x.rank !== 4 || x.shape[3]! % 4 !== 0 || tf.getBackend() !== 'wasm') return null;
   if ((tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth !== 1) return null;
   const nodes = layer.inboundNodes;
   if (nodes.length !== 1 || nodes[0].inboundLayers.length !== 1 || nodes[0].inboundLayers[0].outboundNodes.length !== 1) return null;

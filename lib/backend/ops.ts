@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { modeSwitch } from './kernels/compose';
 
 /**
  * tfjs's `tf.fused.conv2d` (every tfjs-layers convolution calls it) under a gradient tape with a linear activation
@@ -13,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
  */
 type FusedConv2dArgs = Parameters<typeof tf.fused.conv2d>[0];
 
-let enabled = true;
+const patch = modeSwitch<boolean>(true);
 let unfusedCalls = 0;
 
 /** How many fused-conv2d calls ran as tf.conv2d so far (tests check the path ran). */
@@ -22,15 +23,11 @@ export function unfusedConvCalls(): number {
 }
 
 /** Turns the patch on or off (tests compare both); returns the previous setting. */
-export function setUnfusedConv(on: boolean): boolean {
-  const old = enabled;
-  enabled = on;
-  return old;
-}
+export const setUnfusedConv = patch.set;
 
 /** Whether this call is the case described above. */
 function plainConv(args: FusedConv2dArgs): boolean {
-  if (!enabled || args.bias != null || args.preluActivationWeights != null) return false;
+  if (!patch.get() || args.bias != null || args.preluActivationWeights != null) return false;
   if (args.activation != null && args.activation !== 'linear') return false;
   if (args.dataFormat != null && args.dataFormat !== 'NHWC') return false;
   if (tf.getBackend() !== 'wasm') return false;

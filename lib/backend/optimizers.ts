@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd';
 import { KIT_ADAM_UPDATE, KIT_SGD_UPDATE } from './kernels/optimizer_updates';
+import { modeSwitch } from './kernels/compose';
 
 /**
  * tfjs's Adam and SGD updates, one kernel per variable on wasm. tfjs's Adam runs fourteen kernels per variable and
@@ -15,7 +16,7 @@ import { KIT_ADAM_UPDATE, KIT_SGD_UPDATE } from './kernels/optimizer_updates';
  * changes. Float32 variables on wasm with the kit's SIMD kernels only; anything else runs tfjs's own code.
  */
 
-let enabled = true;
+const fusion = modeSwitch<boolean>(true);
 let fusedUpdates = 0;
 
 /** Variable updates run fused so far (tests check the path ran). */
@@ -24,17 +25,13 @@ export function optimizerFusions(): number {
 }
 
 /** Turns the fused updates on or off (tests compare both); returns the previous setting. */
-export function setOptimizerFusion(on: boolean): boolean {
-  const old = enabled;
-  enabled = on;
-  return old;
-}
+export const setOptimizerFusion = fusion.set;
 
 type Gradients = tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[];
 
 /** The names and gradients of `grads` in tfjs's order, or null when some variable or gradient is not float32 (or a gradient's shape is not its variable's). */
 function fusableGradients(grads: Gradients): { names: string[]; gradient: (i: number) => tf.Tensor | undefined } | null {
-  if (!enabled || tf.getBackend() !== 'wasm' || simdKernels(tf.backend() as BackendWasm) == null) return null;
+  if (!fusion.get() || tf.getBackend() !== 'wasm' || simdKernels(tf.backend() as BackendWasm) == null) return null;
   const names = Array.isArray(grads) ? grads.map((v) => v.name) : Object.keys(grads);
   const gradient = (i: number) => (Array.isArray(grads) ? grads[i].tensor : grads[names[i]]);
   const variables = tf.engine().registeredVariables;
@@ -72,9 +69,10 @@ function adamApply(original: (this: AdamLike, grads: Gradients) => void) {
       const attrs = { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, learningRate: this.learningRate } as unknown as tf.NamedAttrMap;
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
-        const moment = () => ({ originalName: '', variable: tf.tidy(() => tf.zerosLike(value).variable(false)) });
-        this.accumulatedFirstMoment[i] ??= { ...moment(), originalName: `${name}/m` };
-        this.accumulatedSecondMoment[i] ??= { ...moment(), originalName: `${name}/v` };
+        // tfjs's moment variables, made on a variable's first update (first moment, then second).
+        const moment = (suffix: string) => ({ originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) });
+        this.accumulatedFirstMoment[i] ??= moment('m');
+        this.accumulatedSecondMoment[i] ??= moment('v');
         const g = gradient(i);
         if (g == null) return;
         const m = this.accumulatedFirstMoment[i].variable;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import type { Rng } from '../../lib/random';
+import { wasmDataBuffers } from '../../lib/backend';
 
 /** Largest absolute difference over largest absolute reference value (0 when both are zero). */
 export function relError(ref: tf.Tensor, got: tf.Tensor): number {
@@ -62,4 +63,17 @@ export function rawBits(tensors: tf.Tensor[]): Uint32Array[] {
 export function assertSameBitLists(a: Uint32Array[], b: Uint32Array[], what: string): void {
   assert.equal(a.length, b.length, `${what}: as many tensors`);
   a.forEach((w, i) => assert.deepEqual(b[i], w, `${what}: tensor ${i} differs`));
+}
+
+/**
+ * Asserts that training steps (softmax cross-entropy on xs, ys with `opt`) leave tf.memory()'s tensors and the wasm
+ * heap's buffers flat, after one first step (optimizers make their state then).
+ */
+export function assertStepsLeakNothing(model: tf.LayersModel, xs: tf.Tensor, ys: tf.Tensor, opt: tf.Optimizer, what: string): void {
+  const step = () => tf.tidy(() => { opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar); });
+  step();
+  const [tensors, buffers] = [tf.memory().numTensors, wasmDataBuffers()];
+  for (let i = 0; i < 3; i++) step();
+  assert.equal(tf.memory().numTensors, tensors, `${what}: tensors`);
+  assert.equal(wasmDataBuffers(), buffers, `${what}: wasm buffers`);
 }

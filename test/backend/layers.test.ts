@@ -3,9 +3,9 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, wasmDataBuffers } from '../../lib/backend';
+import { initBackend } from '../../lib/backend';
 import { layerFusions, setLayerFusion } from '../../lib/backend/layers';
-import { assertSameBitLists, rawBits } from './helpers';
+import { assertSameBitLists, assertStepsLeakNothing, rawBits } from './helpers';
 import { buildEfficientNet } from '../../lib/models';
 
 before(async () => {
@@ -71,12 +71,7 @@ test('the fused layers leave nothing behind: tensors and wasm buffers stay flat 
   const xs = tf.randomNormal([6, 8, 8, 4], 0, 1, 'float32', 5);
   const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
   const opt = tf.train.adam(1e-2);
-  const step = () => tf.tidy(() => { opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar); });
-  step();
-  const [tensors, buffers] = [tf.memory().numTensors, wasmDataBuffers()];
-  for (let i = 0; i < 3; i++) step();
-  assert.equal(tf.memory().numTensors, tensors);
-  assert.equal(wasmDataBuffers(), buffers);
+  assertStepsLeakNothing(model, xs, ys, opt, 'small net, fused');
   model.dispose();
   opt.dispose();
   tf.dispose([xs, ys]);

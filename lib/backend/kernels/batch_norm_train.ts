@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { alignedSums, heapOffset, LINE_UNITS, simdKernels, type SimdKernels } from '../simd';
-import { wasmKernel } from './compose';
+import { fillOutput, wasmKernel } from './compose';
 
 /**
  * tfjs-layers' training batch norm as two kernels (wasm, the kit's SIMD kernels; lib/backend/layers.ts calls them).
@@ -29,18 +29,6 @@ function kernelsOf(name: string, backend: BackendWasm): SimdKernels {
 function channelsOf(x: Info): { c: number; rows: number } {
   const c = x.shape[x.shape.length - 1];
   return { c, rows: tf.util.sizeFromShape(x.shape) / c };
-}
-
-/** Frees `scratch` after `body`, and `outputs` too if it throws. */
-function guarded<T>(backend: BackendWasm, outputs: Info[], scratch: Info[], body: () => T): T {
-  try {
-    return body();
-  } catch (err) {
-    for (const t of outputs) backend.disposeData(t.dataId);
-    throw err;
-  } finally {
-    for (const t of scratch) backend.disposeData(t.dataId);
-  }
 }
 
 /** Per-channel sum of kind 0 (x), 1 ((x − mean)²) or 2 (k·((x − mean)·2)) over the rows of x, times `scale`, into `out`. */
@@ -73,7 +61,7 @@ export const kitBatchNormTrainConfig = wasmKernel<Record<string, Info>, { epsilo
   const newVariance = backend.makeOutput([c], 'float32');
   const nf = backend.makeOutput([c], 'float32');
   const outputs = [normed, mean, variance, newMean, newVariance];
-  return guarded(backend, outputs, [nf], () => {
+  return fillOutput(backend, outputs, [nf], () => {
     channelSum(backend, simd, x, x, x, mean, 0, 1 / rows);
     channelSum(backend, simd, x, mean, x, variance, 1, 1 / rows);
     // Views after the last allocation (allocating may grow and move the heap).
@@ -88,7 +76,6 @@ export const kitBatchNormTrainConfig = wasmKernel<Record<string, Info>, { epsilo
     }
     const at = (t: Info) => heapOffset(backend, t);
     simd.split('batchNormRows', rows, c * 4, [at(x), at(mean), at(scale), at(offset), at(nf), at(normed), c]);
-    return outputs;
   });
 });
 
@@ -111,7 +98,7 @@ export const kitBatchNormBackwardConfig = wasmKernel<Record<string, Info>, { eps
   const [r, m, nr, dMean, dVariance, ds, sum, dm] = vec;
   const acc = alignedSums(backend, 4 * c);
   const outputs = [dx, dScale, dOffset];
-  return guarded(backend, outputs, [...vec, acc.info], () => {
+  return fillOutput(backend, outputs, [...vec, acc.info], () => {
     const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
     const [vv, rv, mv, nrv] = [variance, r, m, nr].map(view);
     const eps = f32(epsilon);
@@ -132,6 +119,5 @@ export const kitBatchNormBackwardConfig = wasmKernel<Record<string, Info>, { eps
     const [dmv, sv, dmOut] = [dMean, sum, dm].map(view);
     for (let k = 0; k < c; k++) dmOut[k] = f32(f32(dmv[k] + -sv[k]) / n);
     simd.split('batchNormFinishDx', rows, c * 6, [at(x), at(mean), at(ds), at(dm), at(dx), c]);
-    return outputs;
   });
 });

@@ -190,14 +190,14 @@ export function wasmKernel<I = Record<string, TensorInfo>, A = Record<string, ne
 }
 
 /**
- * Frees `out` if `body` throws and every tensor of `scratch` in any case: the clean-up around a kernel that writes
- * into an output it made itself with the help of scratch buffers.
+ * Frees `out` (one output or several) if `body` throws and every tensor of `scratch` in any case: the clean-up
+ * around a kernel that writes into outputs it made itself with the help of scratch buffers.
  */
-export function fillOutput(backend: BackendWasm, out: TensorInfo, scratch: TensorInfo[], body: () => void): TensorInfo {
+export function fillOutput<T extends TensorInfo | TensorInfo[]>(backend: BackendWasm, out: T, scratch: TensorInfo[], body: () => void): T {
   try {
     body();
   } catch (err) {
-    backend.disposeData(out.dataId);
+    for (const t of Array.isArray(out) ? out : [out]) backend.disposeData(t.dataId);
     throw err;
   } finally {
     for (const t of scratch) backend.disposeData(t.dataId);

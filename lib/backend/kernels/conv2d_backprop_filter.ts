@@ -53,8 +53,7 @@ export const conv2DBackpropFilterConfig = wasmKernel<FilterGradInputs, tf.Conv2D
   if (small) return pointwiseFilterGrad(backend, small, x, dy, info);
   const chosen = mode.get() === 'auto' || mode.get() === 'simd' ? pickMode(info, backend) : mode.get();
   if (float && chosen === 'simd') return simdFilterGrad(backend, x, dy, info);
-  const stridedFits = info.outChannels % 4 === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 && simdKernels(backend) != null;
-  if (float && chosen === 'strided' && stridedFits) return stridedFilterGrad(backend, x, dy, info);
+  if (float && chosen === 'strided' && kitKernelsFit(info, backend)) return stridedFilterGrad(backend, x, dy, info);
   if (float && chosen !== 'conv') return im2colFilterGrad(backend, x, dy, info, chosen === 'shifted');
   return convFilterGrad(backend, x, dy, info, pair(attrs.strides));
 });
@@ -68,11 +67,13 @@ export const conv2DBackpropFilterConfig = wasmKernel<FilterGradInputs, tf.Conv2D
  */
 function pickMode(info: Conv2DInfo, backend: BackendWasm): FilterGradMode {
   const unit = info.strideHeight === 1 && info.strideWidth === 1;
-  const dilated = info.dilationHeight !== 1 || info.dilationWidth !== 1;
-  const simd = !dilated && info.outChannels % 4 === 0 && simdKernels(backend) != null;
-  if (unit && simd) return 'simd';
-  if (!unit && simd) return 'strided';
+  if (kitKernelsFit(info, backend)) return unit ? 'simd' : 'strided';
   return unit ? 'shifted' : 'im2col';
+}
+
+/** Whether the kit's filter-gradient kernels (either stride) apply: dilation 1, co % 4 = 0, the SIMD build loaded. */
+function kitKernelsFit(info: Conv2DInfo, backend: BackendWasm): boolean {
+  return info.dilationHeight === 1 && info.dilationWidth === 1 && info.outChannels % 4 === 0 && simdKernels(backend) != null;
 }
 
 /**
